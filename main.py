@@ -1,0 +1,519 @@
+"""Train one recurrent model (RNN, LSTM or GRU) to predict the next value of a series.
+
+    python main.py --model-type LSTM --plot
+
+The functions here (train_epoch, evaluate, forecast, fit, ...) are reused by compare_results.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+import data as datasets
+from fileio import FileFormatError, load_pt, save_pt
+from models import MODEL_TYPES, build_model, count_parameters
+
+CHECKPOINT_FORMAT = "seqpred-checkpoint-v1"
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+# ----------------------------------------------------------------------------- command line
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def open_fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
+    return value
+
+
+def model_type(text: str) -> str:
+    """Model type, case-insensitive: 'lstm' -> 'LSTM'."""
+    return text.upper()
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by main.py and compare_results.py; defaults are the article's."""
+    d = parser.add_argument_group("data")
+    d.add_argument(
+        "--generate-data",
+        action="store_true",
+        help="(re)generate the sine data files even if they exist (default: reuse them, "
+        "generating them only when missing)",
+    )
+    d.add_argument(
+        "--data-dir",
+        default=".",
+        help="folder of train_data.pt and test_data.pt (default: current directory)",
+    )
+    d.add_argument(
+        "--sequence-length",
+        type=positive_int,
+        default=80,
+        help="input window length, in time steps (default: 80)",
+    )
+    d.add_argument(
+        "--test-fraction",
+        type=open_fraction,
+        default=0.2,
+        help="share of the windows, the latest in time, kept for testing (default: 0.2)",
+    )
+
+    m = parser.add_argument_group("model")
+    m.add_argument(
+        "--hidden-size",
+        type=positive_int,
+        default=20,
+        help="hidden units per recurrent layer (default: 20)",
+    )
+    m.add_argument(
+        "--num-layers", type=positive_int, default=1, help="stacked recurrent layers (default: 1)"
+    )
+
+    t = parser.add_argument_group("training")
+    t.add_argument(
+        "--epochs", type=positive_int, default=500, help="training epochs (default: 500)"
+    )
+    t.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=500,
+        help="training windows per batch (default: 500)",
+    )
+    t.add_argument(
+        "--test-batch-size",
+        type=positive_int,
+        default=1000,
+        help="windows per batch when computing the test loss (default: 1000)",
+    )
+    t.add_argument(
+        "--lr", type=positive_float, default=1e-3, help="Adam learning rate (default: 1e-3)"
+    )
+    t.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="random seed for weights and batch order (default: 0)",
+    )
+    t.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="where to train; auto picks cuda, then mps, then cpu (default: auto)",
+    )
+    t.add_argument(
+        "--log-interval",
+        type=positive_int,
+        default=50,
+        help="epochs between log lines when output is not a terminal (default: 50)",
+    )
+    t.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="one epoch of one batch and a 5-step forecast: the whole path in seconds",
+    )
+
+    f = parser.add_argument_group("forecast and output")
+    f.add_argument(
+        "--predict-start",
+        type=non_negative_int,
+        default=123,
+        help="test-period index where the free-running forecast starts; the model is "
+        "seeded with the true window before it (default: 123)",
+    )
+    f.add_argument(
+        "--predict-steps",
+        type=positive_int,
+        default=100,
+        help="values to forecast, each fed back as input (default: 100)",
+    )
+    f.add_argument("--out-dir", default="figures", help="folder for figures (default: figures)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Train an RNN, LSTM or GRU to predict the next value of a sine wave."
+    )
+    parser.add_argument(
+        "--model-type",
+        type=model_type,
+        choices=list(MODEL_TYPES),
+        default="LSTM",
+        help="which network to train, case-insensitive (default: LSTM)",
+    )
+    add_training_arguments(parser)
+    parser.add_argument(
+        "--plot",
+        action="store_true",
+        help="write <out-dir>/<MODEL>_loss.png and <MODEL>_forecast.png",
+    )
+    parser.add_argument(
+        "--save-model",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PATH",
+        help="save a checkpoint after training, to PATH if given "
+        "(default PATH: checkpoints/<MODEL>.pt)",
+    )
+    return parser
+
+
+def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+    """Checks that need several flags at once; applies --dry-run."""
+    if args.dry_run:
+        args.epochs = 1
+        args.predict_steps = min(args.predict_steps, 5)
+    return args
+
+
+# ----------------------------------------------------------------------------- set-up helpers
+class DeviceError(Exception):
+    """The requested device is not available on this machine."""
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' picks cuda, then mps, then cpu; an explicit device that is missing is an error."""
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
+        raise DeviceError(
+            f"--device {name} was requested but this machine has no {name.upper()} "
+            f"device PyTorch can use; use --device cpu or --device auto"
+        )
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (all devices), so a CPU run is repeatable."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def prepare_data(args: argparse.Namespace, log=print) -> datasets.SeriesData:
+    """Load the data files, generating them first when asked to or when they are missing."""
+    train_file = Path(args.data_dir) / datasets.TRAIN_FILE
+    test_file = Path(args.data_dir) / datasets.TEST_FILE
+    missing = not (train_file.exists() or test_file.exists())
+    if args.generate_data or missing:
+        data = datasets.build_sine(args.sequence_length, args.test_fraction)
+        paths = datasets.save_dataset(data, args.data_dir)
+        log(
+            f"{'Generated' if args.generate_data else 'No data files found; generated'} "
+            f"{paths[0]} and {paths[1]}"
+        )
+        return data
+    return datasets.load_dataset(args.data_dir, args.sequence_length, args.test_fraction)
+
+
+def model_args(args: argparse.Namespace) -> dict:
+    """Constructor arguments of the model the flags ask for (saved in checkpoints)."""
+    return {
+        "input_size": 1,
+        "hidden_size": args.hidden_size,
+        "output_size": 1,
+        "num_layers": args.num_layers,
+    }
+
+
+# ----------------------------------------------------------------------------- training
+class TrainingDiverged(Exception):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class History:
+    """Per-epoch mean losses (in the scaled units the model trains on) and training time."""
+
+    train_losses: list[float] = field(default_factory=list)
+    test_losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def train_epoch(model, x, y, optimizer, batch_size, generator, max_batches=None) -> float:
+    """One pass over the shuffled training windows; returns the mean training MSE."""
+    model.train()
+    loss_fn = nn.MSELoss()
+    order = torch.randperm(len(x), generator=generator).to(x.device)
+    total = torch.zeros((), device=x.device)  # summed on the device: no host sync per batch
+    seen = 0
+    for start in range(0, len(x), batch_size):
+        idx = order[start : start + batch_size]
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x[idx]), y[idx])  # x[idx]: (batch, seq_len, 1) -> (batch, 1)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach() * len(idx)
+        seen += len(idx)
+        if max_batches is not None and start // batch_size + 1 >= max_batches:
+            break
+    return total.item() / seen
+
+
+@torch.no_grad()
+def predict(model, x, batch_size=1000) -> torch.Tensor:
+    """One-step-ahead predictions for windows x: (n, seq_len, 1) -> (n, 1)."""
+    model.eval()
+    return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+@torch.no_grad()
+def evaluate(model, x, y, batch_size=1000) -> float:
+    """Exact mean squared error over all windows (summed per batch, divided once)."""
+    model.eval()
+    total = torch.zeros((), device=x.device)
+    for i in range(0, len(x), batch_size):
+        total += ((model(x[i : i + batch_size]) - y[i : i + batch_size]) ** 2).sum()
+    return total.item() / y.numel()
+
+
+@torch.no_grad()
+def forecast(model, window: torch.Tensor, steps: int) -> torch.Tensor:
+    """Free-running forecast: predict, append the prediction to the window, drop the oldest value.
+
+    window: (seq_len, 1), the true values before the forecast; returns (steps,).
+    The look-back is the window's length, the model's own sequence length.
+    """
+    model.eval()
+    seq = window.unsqueeze(0)  # (1, seq_len, 1)
+    out = []
+    for _ in range(steps):
+        nxt = model(seq)  # (1, 1)
+        out.append(nxt)
+        seq = torch.cat([seq[:, 1:], nxt.unsqueeze(1)], dim=1)  # slide the window by one step
+    return torch.cat(out).reshape(steps)
+
+
+def fit(model, optimizer, data, args, device, on_epoch=None, history=None) -> History:
+    """Train for args.epochs epochs; after each, record train and test loss and call on_epoch."""
+    history = history or History()
+    train_x, train_y = data.train_x.to(device), data.train_y.to(device)
+    test_x, test_y = data.test_x.to(device), data.test_y.to(device)
+    generator = torch.Generator().manual_seed(args.seed)  # batch order, independent of init
+    max_batches = 1 if args.dry_run else None
+    start = time.perf_counter()
+    for epoch in range(len(history.train_losses) + 1, args.epochs + 1):
+        train_loss = train_epoch(
+            model, train_x, train_y, optimizer, args.batch_size, generator, max_batches
+        )
+        test_loss = evaluate(model, test_x, test_y, args.test_batch_size)
+        if not (math.isfinite(train_loss) and math.isfinite(test_loss)):
+            raise TrainingDiverged(
+                f"training diverged at epoch {epoch}: the loss is {train_loss} (train) / "
+                f"{test_loss} (test); try a smaller learning rate than --lr {args.lr}"
+            )
+        history.train_losses.append(train_loss)
+        history.test_losses.append(test_loss)
+        if on_epoch is not None:
+            on_epoch(epoch, train_loss, test_loss)
+    history.seconds += time.perf_counter() - start
+    return history
+
+
+class EpochLogger:
+    """A progress bar over epochs on a terminal; plain periodic lines otherwise (CI logs)."""
+
+    def __init__(self, label: str, epochs: int, log_interval: int, stream=None):
+        self.label, self.epochs, self.log_interval = label, epochs, log_interval
+        self.stream = stream or sys.stderr
+        self.bar = None
+        if self.stream.isatty():
+            self.bar = tqdm(total=epochs, desc=label, unit="epoch", file=self.stream)
+        self.start = time.perf_counter()
+
+    def __call__(self, epoch: int, train_loss: float, test_loss: float) -> None:
+        if self.bar is not None:
+            self.bar.update(epoch - self.bar.n)
+            self.bar.set_postfix(train=f"{train_loss:.3e}", test=f"{test_loss:.3e}")
+        elif epoch % self.log_interval == 0 or epoch == self.epochs or epoch == 1:
+            print(
+                f"[{self.label}] epoch {epoch:4d}/{self.epochs}  train {train_loss:.3e}  "
+                f"test {test_loss:.3e}  ({time.perf_counter() - self.start:.1f} s)",
+                flush=True,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@dataclass
+class RunResult:
+    """Everything one training run produced."""
+
+    model_type: str
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    history: History
+    window: torch.Tensor  # (seq_len,) the true values seeding the forecast, series units
+    truth: torch.Tensor  # (steps,) the exact continuation
+    forecast: torch.Tensor  # (steps,) the model's free-running forecast
+    n_params: int
+
+
+def check_forecast_range(args, data) -> None:
+    """The forecast and its exact continuation must lie inside the test period."""
+    n_test = len(data.test_y)
+    if args.predict_start + args.predict_steps > n_test:
+        raise datasets.DataError(
+            f"--predict-start {args.predict_start} + --predict-steps {args.predict_steps} run past "
+            f"the end of the test period ({n_test} values); use smaller values"
+        )
+
+
+def train_model(kind: str, args, data, device, on_epoch=None) -> RunResult:
+    """Seed, build, train and forecast with one model: the whole job for one model type."""
+    seed_everything(args.seed)
+    model = build_model(kind, **model_args(args)).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    history = fit(model, optimizer, data, args, device, on_epoch)
+    window = data.test_x[args.predict_start].to(device)  # (seq_len, 1)
+    steps = args.predict_steps
+    pred = forecast(model, window, steps).cpu()
+    truth = data.test_y[args.predict_start : args.predict_start + steps, 0]
+    return RunResult(
+        kind,
+        model,
+        optimizer,
+        history,
+        data.unscale(window.cpu()[:, 0]),
+        data.unscale(truth),
+        data.unscale(pred),
+        count_parameters(model),
+    )
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def default_checkpoint_path(kind: str) -> Path:
+    return Path("checkpoints") / f"{kind}.pt"
+
+
+def save_checkpoint(path, result: RunResult, args, data) -> Path:
+    """Write a checkpoint dict that rebuilds the model without guessing (weights_only-safe)."""
+    h = result.history
+    plain_args = {
+        k: v for k, v in vars(args).items() if v is None or isinstance(v, (str, int, float, bool))
+    }
+    checkpoint = {
+        "format": CHECKPOINT_FORMAT,
+        "model_type": result.model_type,
+        "model_args": model_args(args),
+        "state_dict": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
+        "epoch": len(h.train_losses),
+        "train_losses": list(h.train_losses),
+        "test_losses": list(h.test_losses),
+        "final_train_loss": h.train_losses[-1] if h.train_losses else None,
+        "final_test_loss": h.test_losses[-1] if h.test_losses else None,
+        "args": plain_args,
+        "data": {
+            "dataset": data.name,
+            "sequence_length": data.sequence_length,
+            "mean": data.mean,
+            "std": data.std,
+        },
+    }
+    save_pt(checkpoint, path)
+    return Path(path)
+
+
+def load_checkpoint(path) -> tuple[nn.Module, dict]:
+    """Rebuild a model from a checkpoint written by save_checkpoint."""
+    ckpt = load_pt(path, "checkpoint")
+    if ckpt.get("format") != CHECKPOINT_FORMAT or ckpt.get("model_type") not in MODEL_TYPES:
+        raise FileFormatError(f"{path} is not a valid seqpred checkpoint file")
+    model = build_model(ckpt["model_type"], **ckpt["model_args"])
+    model.load_state_dict(ckpt["state_dict"], strict=True)
+    return model, ckpt
+
+
+# ----------------------------------------------------------------------------- entry point
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = check_args(parser, parser.parse_args(argv))
+    try:
+        device = resolve_device(args.device)
+    except DeviceError as err:
+        parser.error(str(err))
+    try:
+        data = prepare_data(args)
+        check_forecast_range(args, data)
+    except (datasets.DataError, FileNotFoundError) as err:
+        raise SystemExit(f"main.py: error: {err}") from None
+
+    kind = args.model_type
+    print(
+        f"{kind} on {device}: {len(data.train_x)} training and {len(data.test_x)} test windows "
+        f"of length {data.sequence_length}"
+    )
+    logger = EpochLogger(kind, args.epochs, args.log_interval)
+    try:
+        result = train_model(kind, args, data, device, on_epoch=logger)
+    except TrainingDiverged as err:
+        raise SystemExit(f"main.py: error: {err}") from None
+    finally:
+        logger.close()
+    h = result.history
+    print(
+        f"{kind}: {result.n_params} parameters, final train MSE {h.train_losses[-1]:.3e}, "
+        f"test MSE {h.test_losses[-1]:.3e}, {h.seconds:.1f} s "
+        f"({h.seconds / len(h.train_losses) * 1000:.1f} ms/epoch)"
+    )
+
+    if args.plot:
+        import plots  # matplotlib is only needed here
+
+        out = Path(args.out_dir)
+        p1 = plots.plot_loss_curves(
+            {kind: {"train": [h.train_losses], "test": [h.test_losses]}},
+            out / f"{kind}_loss.png",
+            f"{kind}: training and test loss",
+        )
+        p2 = plots.plot_forecast(
+            result.window.numpy(),
+            result.truth.numpy(),
+            {kind: result.forecast.numpy()},
+            out / f"{kind}_forecast.png",
+            f"{kind}: {args.predict_steps}-step free-running forecast",
+        )
+        print(f"Wrote {p1} and {p2}")
+    if args.save_model is not None:
+        path = save_checkpoint(args.save_model or default_checkpoint_path(kind), result, args, data)
+        print(f"Saved checkpoint {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

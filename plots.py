@@ -1,0 +1,93 @@
+"""Figures: loss curves and forecasts, written atomically as PNG files with the Agg backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed; must come before pyplot is imported
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from fileio import atomic_write  # noqa: E402
+
+# One colour and one marker per model, the same in every figure.
+STYLE = {
+    "RNN": {"color": "tab:blue", "marker": "o"},
+    "LSTM": {"color": "tab:orange", "marker": "s"},
+    "GRU": {"color": "tab:green", "marker": "^"},
+}
+
+
+def _style(name: str) -> dict:
+    return STYLE.get(name, {"color": "tab:gray", "marker": "x"})
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_loss_curves(curves: dict[str, dict], path: str | Path, title: str) -> Path:
+    """Train (solid) and test (dashed) MSE per epoch on a log scale, one colour per model.
+
+    `curves[name]["train"]` and `["test"]` are arrays of shape (n_seeds, n_epochs); with several
+    seeds the median is drawn with a shaded band from the minimum to the maximum.
+    """
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name, c in curves.items():
+        color = _style(name)["color"]
+        for split, ls in (("train", "-"), ("test", "--")):
+            runs = np.atleast_2d(np.asarray(c[split], dtype=float))
+            epochs = np.arange(1, runs.shape[1] + 1)
+            ax.plot(epochs, np.median(runs, axis=0), ls, color=color, label=f"{name} {split}")
+            if runs.shape[0] > 1:
+                ax.fill_between(epochs, runs.min(0), runs.max(0), color=color, alpha=0.15, lw=0)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MSE loss (log scale)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(ncol=max(1, len(curves)), fontsize="small")
+    return _save(fig, path)
+
+
+def plot_forecast(
+    window: np.ndarray,
+    truth: np.ndarray,
+    forecasts: dict[str, np.ndarray],
+    path: str | Path,
+    title: str,
+    ylabel: str = "value",
+) -> Path:
+    """The seed window, the true continuation, and each model's free-running forecast."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    n = len(window)
+    ax.plot(np.arange(n), window, color="black", lw=2, label="initial window (true)")
+    steps = np.arange(n, n + len(truth))
+    ax.plot(steps, truth, color="gray", lw=4, alpha=0.5, label="exact continuation")
+    every = max(1, len(truth) // 20)  # markers sparse enough to tell the curves apart
+    for i, (name, values) in enumerate(forecasts.items()):
+        s = _style(name)
+        offset = i * every // max(1, len(forecasts))  # stagger markers so none hides another
+        ax.plot(
+            steps[: len(values)],
+            values,
+            color=s["color"],
+            marker=s["marker"],
+            markevery=(offset, every),
+            ms=5,
+            lw=1.2,
+            label=f"{name} forecast",
+        )
+    ax.axvline(n - 0.5, color="black", ls=":", lw=1)
+    ax.set_xlabel("time step (0 = start of the seed window)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+    return _save(fig, path)

@@ -1,0 +1,50 @@
+"""Shared fixtures: tiny settings so every test runs in a second or two on a CPU."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Two test workers on two cores run faster with one thread each, and timings stay stable."""
+    torch.set_num_threads(1)
+
+
+@pytest.fixture
+def tiny_flags(tmp_path):
+    """Command-line flags for a seconds-long run with every file under tmp_path."""
+    return [
+        "--data-dir",
+        str(tmp_path),
+        "--out-dir",
+        str(tmp_path / "figs"),
+        "--sequence-length",
+        "20",
+        "--epochs",
+        "2",
+        "--hidden-size",
+        "8",
+        "--predict-start",
+        "3",
+        "--predict-steps",
+        "5",
+        "--device",
+        "cpu",
+    ]
+
+
+def run_script(script, *args, cwd=None):
+    """Run one of the project's scripts in a real subprocess; returns the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )

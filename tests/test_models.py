@@ -1,0 +1,56 @@
+import pytest
+import torch
+from torch import nn
+
+from models import MODEL_TYPES, SimpleGRU, SimpleLSTM, SimpleRNN, build_model, count_parameters
+
+
+@pytest.mark.parametrize("kind", list(MODEL_TYPES))
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_output_shape(kind, num_layers):
+    model = build_model(kind, input_size=1, hidden_size=6, output_size=1, num_layers=num_layers)
+    x = torch.randn(4, 7, 1)  # (batch, seq_len, input_size)
+    assert model(x).shape == (4, 1)
+
+
+def test_registry_is_case_insensitive_and_complete():
+    assert set(MODEL_TYPES) == {"RNN", "LSTM", "GRU"}
+    assert isinstance(build_model("gru"), SimpleGRU)
+    assert isinstance(build_model("Lstm"), SimpleLSTM)
+    assert isinstance(build_model("rnn"), SimpleRNN)
+
+
+@pytest.mark.parametrize(
+    ("cls", "layer_name", "layer_cls"),
+    [(SimpleRNN, "rnn", nn.RNN), (SimpleLSTM, "lstm", nn.LSTM), (SimpleGRU, "gru", nn.GRU)],
+)
+def test_article_state_dict_loads_strictly(cls, layer_name, layer_cls):
+    """A state_dict saved from the article's classes (layer + fc) loads with strict=True."""
+
+    class ArticleModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            setattr(self, layer_name, layer_cls(1, 10, 1, batch_first=True))
+            self.fc = nn.Linear(10, 1)
+
+        def forward(self, x):
+            out, _ = getattr(self, layer_name)(x)
+            return self.fc(out[:, -1, :])
+
+    article = ArticleModel()
+    ours = cls(input_size=1, hidden_size=10, output_size=1, num_layers=1)
+    ours.load_state_dict(article.state_dict(), strict=True)
+    x = torch.randn(3, 5, 1)
+    torch.testing.assert_close(ours(x), article(x))
+
+
+def test_dropout_only_between_stacked_layers():
+    assert build_model("LSTM", num_layers=1, dropout=0.5).lstm.dropout == 0.0
+    assert build_model("LSTM", num_layers=2, dropout=0.5).lstm.dropout == 0.5
+
+
+def test_parameter_count_matches_the_formula():
+    # GRU: 3 gates x (W_ih: h*i + W_hh: h*h + two biases: 2h), plus the head (h + 1).
+    h, i = 20, 1
+    expected = 3 * (h * i + h * h + 2 * h) + h + 1
+    assert count_parameters(build_model("GRU", hidden_size=h)) == expected

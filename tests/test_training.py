@@ -1,0 +1,115 @@
+import argparse
+
+import pytest
+import torch
+
+import data as datasets
+import main as trainer
+from models import MODEL_TYPES, build_model
+
+
+def small_args(**overrides):
+    """The parsed flags of a tiny run, without touching the command line."""
+    args = trainer.build_parser().parse_args(
+        [
+            "--sequence-length",
+            "20",
+            "--hidden-size",
+            "8",
+            "--epochs",
+            "5",
+            "--batch-size",
+            "64",
+            "--predict-start",
+            "0",
+            "--predict-steps",
+            "4",
+            "--device",
+            "cpu",
+        ]
+    )
+    for key, value in overrides.items():
+        setattr(args, key, value)
+    return args
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    """A short slice of the article's data: enough to learn something in a few epochs."""
+    d = datasets.build_sine(20, 0.2)
+    return datasets.SeriesData(
+        "sine", d.train_x[:256], d.train_y[:256], d.test_x[:64], d.test_y[:64]
+    )
+
+
+@pytest.mark.parametrize("kind", list(MODEL_TYPES))
+def test_a_few_epochs_reduce_the_loss(kind, small_data):
+    args = small_args(epochs=8, lr=1e-2)
+    result = trainer.train_model(kind, args, small_data, torch.device("cpu"))
+    h = result.history
+    assert len(h.train_losses) == 8 and len(h.test_losses) == 8
+    assert h.train_losses[-1] < 0.5 * h.train_losses[0]
+    assert h.test_losses[-1] < h.test_losses[0]
+
+
+def test_same_seed_same_losses(small_data):
+    runs = [
+        trainer.train_model("GRU", small_args(seed=3), small_data, torch.device("cpu"))
+        for _ in range(2)
+    ]
+    assert runs[0].history.train_losses == runs[1].history.train_losses
+    assert runs[0].history.test_losses == runs[1].history.test_losses
+    other = trainer.train_model("GRU", small_args(seed=4), small_data, torch.device("cpu"))
+    assert other.history.train_losses != runs[0].history.train_losses
+
+
+def test_evaluate_is_the_exact_mean_over_all_windows():
+    model = build_model("RNN", hidden_size=4)
+    x, y = torch.randn(37, 6, 1), torch.randn(37, 1)
+    with torch.no_grad():
+        expected = torch.mean((model(x) - y) ** 2).item()
+    # A batch size that does not divide 37 must still give the mean over all 37 windows.
+    assert trainer.evaluate(model, x, y, batch_size=10) == pytest.approx(expected, rel=1e-5)
+
+
+def test_forecast_feeds_each_prediction_back():
+    torch.manual_seed(0)
+    model = build_model("LSTM", hidden_size=5).eval()
+    window = torch.randn(6, 1)
+    out = trainer.forecast(model, window, 3)
+    assert out.shape == (3,)
+    with torch.no_grad():
+        p1 = model(window.unsqueeze(0))
+        seq2 = torch.cat([window[1:], p1]).unsqueeze(0)
+        p2 = model(seq2)
+    torch.testing.assert_close(out[:2], torch.cat([p1, p2]).reshape(2))
+
+
+def test_checkpoint_round_trip_gives_identical_predictions(tmp_path, small_data):
+    args = small_args(epochs=2)
+    result = trainer.train_model("GRU", args, small_data, torch.device("cpu"))
+    path = trainer.save_checkpoint(tmp_path / "gru.pt", result, args, small_data)
+    raw = torch.load(path, weights_only=True)  # plain dicts, tensors and values only
+    assert raw["model_type"] == "GRU" and raw["model_args"]["hidden_size"] == 8
+    assert raw["train_losses"] == result.history.train_losses
+    model, ckpt = trainer.load_checkpoint(path)
+    x = small_data.test_x[:10]
+    torch.testing.assert_close(trainer.predict(model, x), trainer.predict(result.model, x))
+    assert ckpt["final_test_loss"] == result.history.test_losses[-1]
+
+
+def test_resolve_device():
+    assert trainer.resolve_device("cpu") == torch.device("cpu")
+    assert trainer.resolve_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(trainer.DeviceError, match="--device cpu"):
+            trainer.resolve_device("cuda")
+
+
+def test_divergence_is_reported(small_data):
+    with pytest.raises(trainer.TrainingDiverged, match="smaller learning rate"):
+        trainer.train_model("RNN", small_args(lr=1e30, epochs=3), small_data, torch.device("cpu"))
+
+
+def test_args_object_is_plain():
+    assert isinstance(small_args(), argparse.Namespace)
