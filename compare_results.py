@@ -1,23 +1,41 @@
-"""Train the RNN, the LSTM and the GRU with the same flags and compare them in two figures.
+"""Train the RNN, the LSTM and the GRU with the same flags, over one or more seeds, and compare.
 
-python compare_results.py     # writes figures/loss_curves.png and figures/predictions.png
+    python compare_results.py                     # the sine wave, one seed
+    python compare_results.py --seeds 5           # every metric as mean ± std over 5 seeds
+    python compare_results.py --dataset elnino    # monthly sea-surface temperature
+
+Writes into --out-dir: loss_curves.png, predictions.png (free-running forecasts), one_step.png
+(one-step predictions over the test period), results.md and results.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing as mp
+import os
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
+import torch
+
 import main as trainer
+import metrics
 import plots
 from data import DataError
+from fileio import atomic_write
 from models import MODEL_TYPES
+
+# Heaviest first, so that parallel workers finish at about the same time.
+COST_ORDER = {"LSTM": 0, "GRU": 1, "RNN": 2}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Train RNN, LSTM and GRU in turn with shared flags and draw comparison figures."
+        description="Train RNN, LSTM and GRU with shared flags over one or more seeds, and "
+        "write comparison figures and tables."
     )
     parser.add_argument(
         "--models",
@@ -27,41 +45,373 @@ def build_parser() -> argparse.ArgumentParser:
         default=list(MODEL_TYPES),
         help="model types to compare, case-insensitive (default: RNN LSTM GRU)",
     )
+    parser.add_argument(
+        "--seeds",
+        type=trainer.positive_int,
+        default=1,
+        help="train every model with seeds --seed, --seed+1, ...; metrics are reported as "
+        "mean ± standard deviation across them (default: 1)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=trainer.positive_int,
+        help="runs trained at the same time, each in its own single-threaded process "
+        "(default: the number of CPU cores on CPU, 1 on a GPU)",
+    )
     trainer.add_training_arguments(parser)
     return parser
 
 
-def summary_table(results: list[trainer.RunResult]) -> str:
-    """A short fixed-width table: model, parameters, final losses, training seconds."""
-    lines = [f"{'model':<6} {'params':>7} {'train MSE':>11} {'test MSE':>11} {'train s':>8}"]
-    for r in results:
-        h = r.history
-        lines.append(
-            f"{r.model_type:<6} {r.n_params:>7d} {h.train_losses[-1]:>11.3e} "
-            f"{h.test_losses[-1]:>11.3e} {h.seconds:>8.1f}"
+# ----------------------------------------------------------------------------- one run
+def peak_memory_mb(device: torch.device) -> tuple[float | None, str]:
+    """Peak memory of this run: CUDA memory allocated on a GPU, the process's peak RSS on CPU."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20, "CUDA max allocated"
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None, "RSS"
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (2**20 if sys.platform == "darwin" else 2**10), "RSS"  # bytes on macOS, else KiB
+
+
+def run_job(kind: str, seed: int, args, data, device_name: str, threads: int | None) -> dict:
+    """Train one model with one seed; return plain numbers and lists (picklable, JSON-able)."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    device = torch.device(device_name)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    run_args = argparse.Namespace(**{**vars(args), "seed": seed})
+    logger = trainer.EpochLogger(
+        f"{kind} seed {seed}", args.epochs, args.log_interval, bar=threads is None
+    )
+    try:
+        result = trainer.train_model(kind, run_args, data, device, on_epoch=logger)
+    finally:
+        logger.close()
+    memory, memory_kind = peak_memory_mb(device)
+    h = result.history
+    return {
+        "model": kind,
+        "seed": seed,
+        "params": result.n_params,
+        "train_losses": h.train_losses,
+        "test_losses": h.test_losses,
+        "train_seconds": h.seconds,
+        "seconds_per_epoch": h.seconds / len(h.train_losses),
+        "peak_memory_mb": memory,
+        "memory_kind": memory_kind,
+        "window": result.window.tolist(),
+        "forecast": result.forecast.tolist(),
+        "one_step": result.one_step.tolist(),
+    }
+
+
+def _run_job_packed(job: tuple) -> dict:
+    return run_job(*job)
+
+
+def run_all(args, data, device: torch.device) -> list[dict]:
+    """Every (model, seed) run: in this process with --jobs 1, else in parallel processes."""
+    jobs = sorted(
+        ((kind, args.seed + i) for i in range(args.seeds) for kind in args.models),
+        key=lambda job: (COST_ORDER.get(job[0], 0), job[1]),
+    )
+    workers = min(args.jobs, len(jobs))
+    done = []
+
+    def report(r: dict) -> None:
+        done.append(r)
+        print(
+            f"[{len(done)}/{len(jobs)}] {r['model']} seed {r['seed']}: final test MSE "
+            f"{r['test_losses'][-1]:.3e} in {r['train_seconds']:.1f} s",
+            flush=True,
         )
-    return "\n".join(lines)
+
+    if workers == 1:
+        for kind, seed in jobs:
+            report(run_job(kind, seed, args, data, str(device), None))
+        return done
+    # A fresh process per run (maxtasksperchild=1) gives each run its own peak-memory reading;
+    # one thread per process, because the processes already use every core.
+    context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    tasks = [(kind, seed, args, data, str(device), 1) for kind, seed in jobs]
+    with context.Pool(workers, maxtasksperchild=1) as pool:
+        for r in pool.imap_unordered(_run_job_packed, tasks):
+            report(r)
+    return done
 
 
-def write_figures(results: list[trainer.RunResult], args) -> list[Path]:
-    """loss_curves.png and predictions.png in --out-dir."""
+# ----------------------------------------------------------------------------- evaluation
+def baselines(data, args) -> dict[str, dict[str, np.ndarray]]:
+    """Naive predictions every network must beat: persistence, and seasonal persistence."""
+    windows = data.unscale(data.test_x[:, :, 0]).double().numpy()  # (n_test, seq_len)
+    seed_window = windows[args.predict_start]
+    out = {
+        "persistence": {
+            "one_step": metrics.persistence(windows),
+            "forecast": metrics.persistence_forecast(seed_window, args.predict_steps),
+        }
+    }
+    if data.period and data.sequence_length >= data.period:
+        out["seasonal persistence"] = {
+            "one_step": metrics.seasonal_persistence(windows, data.period),
+            "forecast": metrics.seasonal_forecast(seed_window, args.predict_steps, data.period),
+        }
+    return out
+
+
+def score(one_step, forecast, truth, forecast_truth, floor, naive) -> dict:
+    """All metrics of one set of predictions (a run, or a baseline)."""
+    s = {f"one_step_{k}": v for k, v in metrics.errors(one_step, truth, floor).items()}
+    s.update(
+        {f"forecast_{k}": v for k, v in metrics.errors(forecast, forecast_truth, floor).items()}
+    )
+    s["skill"] = metrics.skill(one_step, naive["persistence"]["one_step"], truth)
+    if "seasonal persistence" in naive:
+        s["seasonal_skill"] = metrics.skill(
+            one_step, naive["seasonal persistence"]["one_step"], truth
+        )
+    s["best_lag"] = metrics.best_lag(one_step, truth)
+    s["forecast_flat"] = metrics.is_flat(forecast, forecast_truth)
+    s["forecast_abs_error_per_step"] = np.abs(forecast - forecast_truth).tolist()
+    return s
+
+
+SUMMARY_KEYS = (
+    "one_step_mae",
+    "one_step_rmse",
+    "one_step_mape",
+    "forecast_mae",
+    "forecast_rmse",
+    "forecast_mape",
+    "skill",
+    "seasonal_skill",
+    "final_train_loss",
+    "final_test_loss",
+    "train_seconds",
+    "seconds_per_epoch",
+    "peak_memory_mb",
+)
+
+
+def evaluate_runs(runs: list[dict], data, args) -> dict:
+    """Score every run and baseline; summarize each metric as mean and std across seeds."""
+    truth = data.unscale(data.test_y[:, 0]).double().numpy()
+    start, steps = args.predict_start, args.predict_steps
+    forecast_truth = truth[start : start + steps]
+    floor = metrics.mape_floor(truth)
+    naive = baselines(data, args)
+    report = {
+        "dataset": data.name,
+        "units": data.units,
+        "seeds": sorted({r["seed"] for r in runs}),
+        "mape_floor": floor,
+        "baselines": {
+            name: score(p["one_step"], p["forecast"], truth, forecast_truth, floor, naive)
+            for name, p in naive.items()
+        },
+        "models": {},
+        "warnings": [],
+    }
+    for kind in args.models:
+        model_runs = sorted((r for r in runs if r["model"] == kind), key=lambda r: r["seed"])
+        scored = []
+        for r in model_runs:
+            s = score(
+                np.array(r["one_step"]),
+                np.array(r["forecast"]),
+                truth,
+                forecast_truth,
+                floor,
+                naive,
+            )
+            s.update(
+                {k: r[k] for k in ("seed", "train_seconds", "seconds_per_epoch", "peak_memory_mb")}
+            )
+            s.update(final_train_loss=r["train_losses"][-1], final_test_loss=r["test_losses"][-1])
+            scored.append(s)
+        summary = {}
+        for key in SUMMARY_KEYS:
+            values = [s[key] for s in scored if s.get(key) is not None]
+            if values:
+                std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+                summary[key] = {"mean": float(np.mean(values)), "std": std}
+        report["models"][kind] = {
+            "params": model_runs[0]["params"],
+            "memory_kind": model_runs[0]["memory_kind"],
+            "runs": scored,
+            "summary": summary,
+        }
+        report["warnings"] += model_warnings(kind, scored, args)
+    return report
+
+
+def model_warnings(kind: str, scored: list[dict], args) -> list[str]:
+    """The classic failures that look fine on a plot: a one-step lag, and a flat forecast."""
+    out = []
+    lagged = [s for s in scored if s["best_lag"] >= 1]
+    if lagged:
+        lags = sorted({s["best_lag"] for s in lagged})
+        out.append(
+            f"{kind}: in {len(lagged)} of {len(scored)} seeds the one-step predictions match the "
+            f"truth best when shifted by {'/'.join(map(str, lags))} step(s): the network may be "
+            "copying its last input rather than predicting"
+        )
+    flat = [s for s in scored if s["forecast_flat"]]
+    if flat:
+        out.append(
+            f"{kind}: in {len(flat)} of {len(scored)} seeds the {args.predict_steps}-step "
+            f"forecast is flat (its spread is under {metrics.FLAT_RATIO:.0%} of the truth's)"
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- reporting
+def fmt(stat: dict | None, spec: str = ".3g") -> str:
+    """'mean ± std' (the mean formatted with `spec`); just the mean for a single seed."""
+    if stat is None:
+        return "–"
+    mean, std = stat["mean"], stat["std"]
+    return f"{mean:{spec}}" if std == 0 else f"{mean:{spec}} ± {std:.2g}"
+
+
+def cell(key: str, stat: dict | None) -> str:
+    """Skill scores near 1 need more digits than errors do."""
+    return fmt(stat, ".4f" if "skill" in key else ".3g")
+
+
+def results_markdown(report: dict, args) -> str:
+    """The two Markdown tables (accuracy, cost) and the notes that say how to read them."""
+    units = f" ({report['units']})" if report["units"] else ""
+    n = len(report["seeds"])
+    seeds = f"{n} seeds, mean ± std" if n > 1 else f"seed {report['seeds'][0]}"
+    seasonal = any("seasonal_skill" in m["summary"] for m in report["models"].values())
+    head = [
+        "model",
+        f"one-step MAE{units}",
+        f"one-step RMSE{units}",
+        "one-step MAPE %",
+        f"forecast MAE{units}",
+        f"forecast RMSE{units}",
+        "forecast MAPE %",
+        "skill vs persistence",
+    ]
+    if seasonal:
+        head.append("skill vs seasonal")
+    head.append("best lag")
+    keys = [
+        "one_step_mae",
+        "one_step_rmse",
+        "one_step_mape",
+        "forecast_mae",
+        "forecast_rmse",
+        "forecast_mape",
+        "skill",
+    ] + (["seasonal_skill"] if seasonal else [])
+    lines = [
+        f"### Accuracy on the test period ({report['dataset']}, {seeds})",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for kind, m in report["models"].items():
+        lags = sorted(s["best_lag"] for s in m["runs"])
+        lag = str(lags[0]) if lags[0] == lags[-1] else "/".join(map(str, lags))
+        lines.append(
+            "| " + " | ".join([kind] + [cell(k, m["summary"].get(k)) for k in keys] + [lag]) + " |"
+        )
+    for name, s in report["baselines"].items():
+        cells = [cell(k, {"mean": s[k], "std": 0}) if k in s else "–" for k in keys]
+        lines.append(f"| {name} (naive) | " + " | ".join(cells) + f" | {s['best_lag']} |")
+    lines += [
+        "",
+        f"### Cost ({seeds})",
+        "",
+        "| model | parameters | final train MSE | final test MSE | train s | ms/epoch | "
+        "peak memory MB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for kind, m in report["models"].items():
+        s = m["summary"]
+        per_epoch = {k: v * 1000 for k, v in s["seconds_per_epoch"].items()}
+        lines.append(
+            f"| {kind} | {m['params']} | {fmt(s['final_train_loss'])} | "
+            f"{fmt(s['final_test_loss'])} | {fmt(s['train_seconds'])} | {fmt(per_epoch)} | "
+            f"{fmt(s.get('peak_memory_mb'))} ({m['memory_kind']}) |"
+        )
+    scaled = "standardized units, " if report["units"] else ""
+    lines += [
+        "",
+        f"- *one-step*: each test target predicted from the true values before it; *forecast*: "
+        f"{args.predict_steps} steps free-running from test index {args.predict_start}, each "
+        "prediction fed back as input.",
+        f"- MAPE divides by max(|truth|, {report['mape_floor']:.3g}), the floor being "
+        f"{metrics.MAPE_FLOOR:g} × the mean |truth| of the test period, so values at or near "
+        "zero cannot blow it up.",
+        "- skill = 1 − MSE(model) / MSE(naive), one-step: above 0 beats the naive baseline, "
+        "1 is perfect. Persistence predicts the last value; seasonal persistence the value one "
+        "period earlier.",
+        "- best lag: the shift k (0 to 5 steps) at which the one-step predictions best match the "
+        "truth; k ≥ 1 means the network is late, copying its last input.",
+        f"- losses are MSE in {scaled}the units the network trains on; peak memory is the "
+        "peak RSS of the process that trained the run (it includes the PyTorch runtime), or "
+        "CUDA memory allocated on a GPU.",
+    ]
+    if report["warnings"]:
+        lines += ["", "**Warnings**", ""] + [f"- {w}" for w in report["warnings"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_text(path: Path, text: str) -> Path:
+    with atomic_write(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def write_figures(runs: list[dict], report: dict, data, args) -> list[Path]:
+    """loss_curves.png (median and min-max band over seeds), predictions.png, one_step.png."""
     out = Path(args.out_dir)
     curves = {
-        r.model_type: {"train": [r.history.train_losses], "test": [r.history.test_losses]}
-        for r in results
+        kind: {
+            split: [r[f"{split}_losses"] for r in runs if r["model"] == kind]
+            for split in ("train", "test")
+        }
+        for kind in args.models
     }
-    first = results[0]
+    n = args.seeds
+    band = f" — median of {n} seeds, band: min to max" if n > 1 else ""
+    scaled = ", standardized units" if data.units else ""
+    first = {r["model"]: r for r in runs if r["seed"] == args.seed}
+    first = {kind: first[kind] for kind in args.models}  # legend in the order asked for
+    truth = data.unscale(data.test_y[:, 0]).numpy()
+    start, steps = args.predict_start, args.predict_steps
+    ylabel = f"{data.quantity} ({data.units})" if data.units else data.quantity
+    seed_note = f" (seed {args.seed})" if n > 1 else ""
+    naive = baselines(data, args)["persistence"]["one_step"]
     return [
         plots.plot_loss_curves(
-            curves, out / "loss_curves.png", "Training (solid) and test (dashed) loss"
+            curves,
+            out / "loss_curves.png",
+            f"Training (solid) and test (dashed) loss{band}{scaled}",
         ),
         plots.plot_forecast(
-            first.window.numpy(),
-            first.truth.numpy(),
-            {r.model_type: r.forecast.numpy() for r in results},
+            np.array(first[args.models[0]]["window"]),
+            truth[start : start + steps],
+            {k: np.array(r["forecast"]) for k, r in first.items()},
             out / "predictions.png",
-            f"{args.predict_steps}-step free-running forecasts from test index "
-            f"{args.predict_start}",
+            f"{steps}-step free-running forecasts from test index {start}{seed_note}",
+            ylabel,
+        ),
+        plots.plot_one_step(
+            data.test_dates,
+            truth,
+            {k: np.array(r["one_step"]) for k, r in first.items()},
+            naive,
+            out / "one_step.png",
+            f"One-step predictions over the test period{seed_note}",
+            ylabel,
         ),
     ]
 
@@ -73,6 +423,8 @@ def main(argv=None) -> int:
         device = trainer.resolve_device(args.device)
     except trainer.DeviceError as err:
         parser.error(str(err))
+    if args.jobs is None:
+        args.jobs = 1 if device.type != "cpu" else os.cpu_count() or 1
     try:
         data = trainer.prepare_data(args)
         trainer.check_forecast_range(args, data)
@@ -80,23 +432,26 @@ def main(argv=None) -> int:
         raise SystemExit(f"compare_results.py: error: {err}") from None
 
     print(
-        f"Comparing {', '.join(args.models)} on {device}: {args.epochs} epochs, "
-        f"{len(data.train_x)} training / {len(data.test_x)} test windows"
+        f"Comparing {', '.join(args.models)} on {data.name} ({device}), {args.seeds} seed(s), "
+        f"{args.epochs} epochs: {len(data.train_x)} training / {len(data.test_x)} test windows"
     )
-    results = []
-    for kind in args.models:
-        logger = trainer.EpochLogger(kind, args.epochs, args.log_interval)
-        try:
-            results.append(trainer.train_model(kind, args, data, device, on_epoch=logger))
-        except trainer.TrainingDiverged as err:
-            raise SystemExit(f"compare_results.py: error: {kind}: {err}") from None
-        finally:
-            logger.close()
-
-    for path in write_figures(results, args):
-        print(f"Wrote {path}")
+    start = time.perf_counter()
+    try:
+        runs = run_all(args, data, device)
+    except trainer.TrainingDiverged as err:
+        raise SystemExit(f"compare_results.py: error: {err}") from None
+    report = evaluate_runs(runs, data, args)
+    report["flags"] = vars(args)
+    report["wall_seconds_training"] = time.perf_counter() - start
+    out = Path(args.out_dir)
+    paths = write_figures(runs, report, data, args)
+    table = results_markdown(report, args)
+    paths.append(write_text(out / "results.md", table))
+    paths.append(write_text(out / "results.json", json.dumps(report, indent=1) + "\n"))
     print()
-    print(summary_table(results))
+    print(table)
+    for path in paths:
+        print(f"Wrote {path}")
     return 0
 
 

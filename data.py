@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,16 @@ FORMAT = "seqpred-dataset-v1"
 # The article's series: t = linspace(0, 1000, 2000), y = sin(2*pi*t/20): 40 samples per period.
 SINE_PARAMS = {"t_start": 0.0, "t_end": 1000.0, "num_points": 2000, "period": 20.0}
 TRAIN_FILE, TEST_FILE = "train_data.pt", "test_data.pt"
+# Monthly sea-surface temperature of the Nino 1+2 region, 1950-2010 (NOAA, public domain).
+ELNINO_CSV = Path(__file__).resolve().parent / "datasets" / "elnino_sst.csv"
+DATASETS = ("sine", "elnino", "csv")
+# Defaults that depend on the data set: an 80-step look-back suits a 40-sample sine period,
+# two years suit monthly data, and a forecast must fit inside the (shorter) test period.
+PRESETS = {
+    "sine": {"sequence_length": 80, "predict_start": 123, "predict_steps": 100},
+    "elnino": {"sequence_length": 24, "predict_start": 0, "predict_steps": 24},
+    "csv": {"sequence_length": 24, "predict_start": 0, "predict_steps": 12},
+}
 
 
 class DataError(Exception):
@@ -31,6 +42,10 @@ class SeriesData:
     test_y: torch.Tensor  # (n_test, 1); windows are consecutive, so this is the test period itself
     mean: float = 0.0  # scaled = (value - mean) / std, statistics of the training part only
     std: float = 1.0
+    test_dates: list[str] | None = None  # the date of each test target, when the series has dates
+    period: int | None = None  # seasonal period in steps (12 for monthly data), if any
+    units: str = ""
+    quantity: str = "value"  # what the series measures, for axis labels
     meta: dict = field(default_factory=dict)  # plain values saved with the data (source, ...)
 
     @property
@@ -150,4 +165,133 @@ def load_dataset(data_dir: str | Path, sequence_length: int, test_fraction: floa
         mean=float(meta.get("mean", 0.0)),
         std=float(meta.get("std", 1.0)),
         meta=keep,
+    )
+
+
+# ----------------------------------------------------------------------------- real series
+def read_series_csv(
+    path: str | Path, column: str, date_column: str | None = None
+) -> tuple[list[float], list[str] | None]:
+    """Read one numeric column (and optionally a date column) of a CSV file with a header row.
+
+    Every problem is a DataError naming the file, and the row where there is one. Missing
+    values are refused, not guessed: fill or drop them first, with a rule you can defend.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"{path}: not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start}); "
+            "save it as UTF-8"
+        ) from None
+    rows = list(csv.reader(text.splitlines()))
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise DataError(f"{path}: the file is empty")
+    header = [h.strip() for h in rows[0]]
+    for name in filter(None, (column, date_column)):
+        if name not in header:
+            raise DataError(f"{path}: no column {name!r} (columns: {', '.join(header)})")
+    col, date_col = header.index(column), header.index(date_column) if date_column else None
+    values, dates = [], []
+    for line, row in enumerate(rows[1:], start=2):  # line 1 is the header
+        if not any(cell.strip() for cell in row):
+            continue  # a blank line, e.g. at the end of the file
+        cell = row[col].strip() if col < len(row) else ""
+        if cell == "":
+            raise DataError(
+                f"{path}: row {line}: missing value in column {column!r}; "
+                "fill or drop the gap first (seqpred does not guess missing values)"
+            )
+        try:
+            value = float(cell)
+        except ValueError:
+            raise DataError(
+                f"{path}: row {line}: {cell!r} in column {column!r} is not a number"
+            ) from None
+        if not math.isfinite(value):
+            raise DataError(f"{path}: row {line}: {cell!r} in column {column!r} is not finite")
+        values.append(value)
+        if date_col is not None:
+            dates.append(row[date_col].strip() if date_col < len(row) else "")
+    if not values:
+        raise DataError(f"{path}: a header but no data rows")
+    return values, (dates if date_column else None)
+
+
+def build_real(
+    values: list[float],
+    sequence_length: int,
+    test_fraction: float,
+    name: str,
+    dates: list[str] | None = None,
+    period: int | None = None,
+    units: str = "",
+    quantity: str = "value",
+    source: str = "",
+) -> SeriesData:
+    """Split a real series in time, scale it with training statistics, and cut both parts.
+
+    The series is split first, then each part is windowed on its own, so no window straddles
+    the boundary and no test value leaks into training, not even into the scaling.
+    """
+    series = torch.tensor(values, dtype=torch.float64)
+    n_test = int(round(len(series) * test_fraction))
+    n_train = len(series) - n_test
+    need = sequence_length + 1  # one window and the value after it
+    if n_train < need or n_test < need:
+        raise DataError(
+            f"{name}: {len(series)} values are too few: with --sequence-length {sequence_length} "
+            f"and --test-fraction {test_fraction} the training part has {n_train} values and the "
+            f"test part {n_test}, and each needs at least {need}; use a shorter --sequence-length "
+            "or a longer series"
+        )
+    mean = float(series[:n_train].mean())
+    std = float(series[:n_train].std()) or 1.0  # a constant series keeps its scale
+    scaled = ((series - mean) / std).float()
+    train_x, train_y = make_windows(scaled[:n_train], sequence_length)
+    test_x, test_y = make_windows(scaled[n_train:], sequence_length)
+    meta = {
+        "dataset": name,
+        "source": source,
+        "sequence_length": sequence_length,
+        "test_fraction": test_fraction,
+        "num_values": len(series),
+        "train_values": n_train,
+    }
+    test_dates = dates[n_train + sequence_length :] if dates else None
+    return SeriesData(
+        name, train_x, train_y, test_x, test_y, mean, std, test_dates, period, units, quantity, meta
+    )
+
+
+def load_elnino(sequence_length: int, test_fraction: float) -> SeriesData:
+    """The monthly Nino 1+2 sea-surface temperature, 1950-2010 (732 months, degrees Celsius)."""
+    values, dates = read_series_csv(ELNINO_CSV, "sst", "date")
+    return build_real(
+        values,
+        sequence_length,
+        test_fraction,
+        "elnino",
+        dates,
+        period=12,
+        units="°C",
+        quantity="Niño 1+2 sea-surface temperature",
+        source="NOAA CPC ERSST.V3B Nino 1+2 index, public domain",
+    )
+
+
+def load_csv(path, column, date_column, sequence_length: int, test_fraction: float) -> SeriesData:
+    """Any univariate series a user brings, as one column of a CSV file."""
+    values, dates = read_series_csv(path, column, date_column)
+    return build_real(
+        values,
+        sequence_length,
+        test_fraction,
+        Path(path).stem,
+        dates,
+        quantity=column,
+        source=str(path),
     )

@@ -21,6 +21,7 @@ from torch import nn
 from tqdm import tqdm
 
 import data as datasets
+import metrics
 from fileio import FileFormatError, load_pt, save_pt
 from models import MODEL_TYPES, build_model, count_parameters
 
@@ -50,6 +51,13 @@ def positive_float(text: str) -> float:
     return value
 
 
+def unit_interval(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
+    return value
+
+
 def open_fraction(text: str) -> float:
     value = float(text)
     if not 0 < value < 1:
@@ -66,27 +74,38 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags shared by main.py and compare_results.py; defaults are the article's."""
     d = parser.add_argument_group("data")
     d.add_argument(
+        "--dataset",
+        choices=datasets.DATASETS,
+        default="sine",
+        help="sine: the article's sine wave; elnino: monthly sea-surface temperature 1950-2010; "
+        "csv: a column of your own CSV file, see --csv (default: sine)",
+    )
+    d.add_argument("--csv", metavar="PATH", help="with --dataset csv: the CSV file to read")
+    d.add_argument("--column", help="with --dataset csv: the column holding the series")
+    d.add_argument(
+        "--date-column", help="with --dataset csv: a column of dates for the x axis (optional)"
+    )
+    d.add_argument(
         "--generate-data",
         action="store_true",
-        help="(re)generate the sine data files even if they exist (default: reuse them, "
+        help="sine only: (re)generate the data files even if they exist (default: reuse them, "
         "generating them only when missing)",
     )
     d.add_argument(
         "--data-dir",
-        default=".",
-        help="folder of train_data.pt and test_data.pt (default: current directory)",
+        help="sine only: folder of train_data.pt and test_data.pt (default: current directory)",
     )
     d.add_argument(
         "--sequence-length",
         type=positive_int,
-        default=80,
-        help="input window length, in time steps (default: 80)",
+        help="input window length, in time steps (default: 80 for sine, 24 otherwise)",
     )
     d.add_argument(
         "--test-fraction",
         type=open_fraction,
         default=0.2,
-        help="share of the windows, the latest in time, kept for testing (default: 0.2)",
+        help="share kept for testing, the latest in time: of the windows for sine, of the "
+        "values for real series (default: 0.2)",
     )
 
     m = parser.add_argument_group("model")
@@ -98,6 +117,12 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     )
     m.add_argument(
         "--num-layers", type=positive_int, default=1, help="stacked recurrent layers (default: 1)"
+    )
+    m.add_argument(
+        "--dropout",
+        type=unit_interval,
+        default=0.0,
+        help="dropout between stacked layers; needs --num-layers 2 or more (default: 0)",
     )
 
     t = parser.add_argument_group("training")
@@ -147,17 +172,19 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     f.add_argument(
         "--predict-start",
         type=non_negative_int,
-        default=123,
         help="test-period index where the free-running forecast starts; the model is "
-        "seeded with the true window before it (default: 123)",
+        "seeded with the true window before it (default: 123 for sine, 0 otherwise)",
     )
     f.add_argument(
         "--predict-steps",
         type=positive_int,
-        default=100,
-        help="values to forecast, each fed back as input (default: 100)",
+        help="values to forecast, each fed back as input (default: 100 for sine, 24 for "
+        "elnino, 12 for csv)",
     )
-    f.add_argument("--out-dir", default="figures", help="folder for figures (default: figures)")
+    f.add_argument(
+        "--out-dir",
+        help="folder for figures (default: figures for sine, figures/<dataset> otherwise)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,7 +217,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
-    """Checks that need several flags at once; applies --dry-run."""
+    """Checks that need several flags at once; fills in the data set's defaults and --dry-run."""
+    csv_flags = [f for f in ("csv", "column", "date_column") if getattr(args, f) is not None]
+    if args.dataset == "csv":
+        if args.csv is None or args.column is None:
+            parser.error("--dataset csv needs --csv PATH and --column NAME")
+    elif csv_flags:
+        parser.error(f"--{csv_flags[0].replace('_', '-')} goes with --dataset csv")
+    if args.dataset != "sine" and (args.generate_data or args.data_dir is not None):
+        parser.error(
+            "--generate-data and --data-dir apply to the sine data set only; real series are "
+            "read from their CSV file on every run"
+        )
+    if args.dropout > 0 and args.num_layers == 1:
+        parser.error(
+            "--dropout acts between stacked layers, so with --num-layers 1 it would do nothing; "
+            "use --num-layers 2 or more"
+        )
+    for key, value in datasets.PRESETS[args.dataset].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.data_dir is None:
+        args.data_dir = "."
+    if args.out_dir is None:
+        name = Path(args.csv).stem if args.dataset == "csv" else args.dataset
+        args.out_dir = "figures" if args.dataset == "sine" else str(Path("figures") / name)
     if args.dry_run:
         args.epochs = 1
         args.predict_steps = min(args.predict_steps, 5)
@@ -224,7 +275,14 @@ def seed_everything(seed: int) -> None:
 
 
 def prepare_data(args: argparse.Namespace, log=print) -> datasets.SeriesData:
-    """Load the data files, generating them first when asked to or when they are missing."""
+    """Build or load the data set the flags ask for."""
+    if args.dataset == "elnino":
+        return datasets.load_elnino(args.sequence_length, args.test_fraction)
+    if args.dataset == "csv":
+        return datasets.load_csv(
+            args.csv, args.column, args.date_column, args.sequence_length, args.test_fraction
+        )
+    # The sine data set is saved to disk, as in the article: generated once, then reused.
     train_file = Path(args.data_dir) / datasets.TRAIN_FILE
     test_file = Path(args.data_dir) / datasets.TEST_FILE
     missing = not (train_file.exists() or test_file.exists())
@@ -246,6 +304,7 @@ def model_args(args: argparse.Namespace) -> dict:
         "hidden_size": args.hidden_size,
         "output_size": 1,
         "num_layers": args.num_layers,
+        "dropout": args.dropout,
     }
 
 
@@ -346,11 +405,11 @@ def fit(model, optimizer, data, args, device, on_epoch=None, history=None) -> Hi
 class EpochLogger:
     """A progress bar over epochs on a terminal; plain periodic lines otherwise (CI logs)."""
 
-    def __init__(self, label: str, epochs: int, log_interval: int, stream=None):
+    def __init__(self, label: str, epochs: int, log_interval: int, bar: bool = True):
         self.label, self.epochs, self.log_interval = label, epochs, log_interval
-        self.stream = stream or sys.stderr
+        self.stream = sys.stderr
         self.bar = None
-        if self.stream.isatty():
+        if bar and self.stream.isatty():
             self.bar = tqdm(total=epochs, desc=label, unit="epoch", file=self.stream)
         self.start = time.perf_counter()
 
@@ -381,6 +440,7 @@ class RunResult:
     window: torch.Tensor  # (seq_len,) the true values seeding the forecast, series units
     truth: torch.Tensor  # (steps,) the exact continuation
     forecast: torch.Tensor  # (steps,) the model's free-running forecast
+    one_step: torch.Tensor  # (n_test,) one-step-ahead predictions of the test targets
     n_params: int
 
 
@@ -404,6 +464,7 @@ def train_model(kind: str, args, data, device, on_epoch=None) -> RunResult:
     steps = args.predict_steps
     pred = forecast(model, window, steps).cpu()
     truth = data.test_y[args.predict_start : args.predict_start + steps, 0]
+    one_step = predict(model, data.test_x.to(device), args.test_batch_size)[:, 0].cpu()
     return RunResult(
         kind,
         model,
@@ -412,6 +473,7 @@ def train_model(kind: str, args, data, device, on_epoch=None) -> RunResult:
         data.unscale(window.cpu()[:, 0]),
         data.unscale(truth),
         data.unscale(pred),
+        data.unscale(one_step),
         count_parameters(model),
     )
 
@@ -486,11 +548,23 @@ def main(argv=None) -> int:
     finally:
         logger.close()
     h = result.history
+    scaled = " (standardized units)" if data.std != 1.0 or data.mean != 0.0 else ""
     print(
         f"{kind}: {result.n_params} parameters, final train MSE {h.train_losses[-1]:.3e}, "
-        f"test MSE {h.test_losses[-1]:.3e}, {h.seconds:.1f} s "
+        f"test MSE {h.test_losses[-1]:.3e}{scaled}, {h.seconds:.1f} s "
         f"({h.seconds / len(h.train_losses) * 1000:.1f} ms/epoch)"
     )
+    test_truth = data.unscale(data.test_y[:, 0]).numpy()
+    floor = metrics.mape_floor(test_truth)
+    for label, pred, truth in (
+        ("one-step (true inputs)", result.one_step, test_truth),
+        (f"{args.predict_steps}-step forecast (own outputs)", result.forecast, result.truth),
+    ):
+        e = metrics.errors(pred.numpy(), truth, floor)
+        print(
+            f"  {label}: MAE {e['mae']:.4g} {data.units}, RMSE {e['rmse']:.4g} {data.units}, "
+            f"MAPE {e['mape']:.2f} %"
+        )
 
     if args.plot:
         import plots  # matplotlib is only needed here
@@ -507,6 +581,7 @@ def main(argv=None) -> int:
             {kind: result.forecast.numpy()},
             out / f"{kind}_forecast.png",
             f"{kind}: {args.predict_steps}-step free-running forecast",
+            ylabel=f"{data.quantity} ({data.units})" if data.units else data.quantity,
         )
         print(f"Wrote {p1} and {p2}")
     if args.save_model is not None:

@@ -91,3 +91,38 @@ def plot_forecast(
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
     return _save(fig, path)
+
+
+def _time_axis(labels: list[str] | None, n: int):
+    """Dates as numpy datetime64 when the labels parse as dates, else plain step numbers."""
+    if labels:
+        try:
+            return np.array(labels, dtype="datetime64"), "date"
+        except ValueError:
+            pass
+    return np.arange(n), "test step"
+
+
+def plot_one_step(
+    labels: list[str] | None,
+    truth: np.ndarray,
+    predictions: dict[str, np.ndarray],
+    naive: np.ndarray,
+    path: str | Path,
+    title: str,
+    ylabel: str = "value",
+) -> Path:
+    """The test period: the true series, each model's one-step predictions and persistence."""
+    x, xlabel = _time_axis(labels, len(truth))
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    ax.plot(x, truth, color="black", lw=2.5, label="truth")
+    ax.plot(x, naive, color="gray", ls=":", lw=1.5, label="persistence (last value)")
+    for name, values in predictions.items():
+        s = _style(name)
+        ax.plot(x, values, color=s["color"], lw=1.2, label=f"{name} one-step")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=5)
+    return _save(fig, path)
