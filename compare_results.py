@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import analysis
 import main as trainer
 import metrics
 import plots
@@ -75,23 +76,25 @@ def peak_memory_mb(device: torch.device) -> tuple[float | None, str]:
     return rss / (2**20 if sys.platform == "darwin" else 2**10), "RSS"  # bytes on macOS, else KiB
 
 
-def run_job(kind: str, seed: int, args, data, device_name: str, threads: int | None) -> dict:
+def run_job(kind: str, seed: int, args, data, device_name: str) -> dict:
     """Train one model with one seed; return plain numbers and lists (picklable, JSON-able)."""
-    if threads is not None:
-        torch.set_num_threads(threads)
     device = torch.device(device_name)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     run_args = argparse.Namespace(**{**vars(args), "seed": seed})
-    logger = trainer.EpochLogger(
-        f"{kind} seed {seed}", args.epochs, args.log_interval, bar=threads is None
-    )
+    in_main = mp.current_process().name == "MainProcess"  # a progress bar only there
+    logger = trainer.EpochLogger(f"{kind} seed {seed}", args.epochs, args.log_interval, in_main)
     try:
         result = trainer.train_model(kind, run_args, data, device, on_epoch=logger)
     finally:
         logger.close()
     memory, memory_kind = peak_memory_mb(device)
     h = result.history
+    profiles = trainer.gradient_profiles(result, run_args, data, device)
+    gates = None
+    if kind == "LSTM" and seed == args.seed:
+        window = data.test_x[args.predict_start].to(device)
+        gates = {k: v.tolist() for k, v in analysis.lstm_gates(result.model.lstm, window).items()}
     return {
         "model": kind,
         "seed": seed,
@@ -105,41 +108,48 @@ def run_job(kind: str, seed: int, args, data, device_name: str, threads: int | N
         "window": result.window.tolist(),
         "forecast": result.forecast.tolist(),
         "one_step": result.one_step.tolist(),
+        "gradient_trained": profiles["trained"].tolist(),
+        "gradient_initial": profiles["initial"].tolist(),
+        "gates": gates,
     }
 
 
-def _run_job_packed(job: tuple) -> dict:
-    return run_job(*job)
+def _call_single_threaded(packed: tuple):
+    fn, task = packed
+    torch.set_num_threads(1)  # the worker processes already use every core
+    return fn(*task)
+
+
+def map_jobs(fn, tasks: list[tuple], workers: int):
+    """Yield fn(*task) for every task, as each finishes.
+
+    With workers == 1, in this process and in order; otherwise in `workers` parallel processes,
+    a fresh single-threaded one per task, which also gives each task its own peak-memory reading.
+    """
+    if workers == 1:
+        for task in tasks:
+            yield fn(*task)
+        return
+    context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    with context.Pool(workers, maxtasksperchild=1) as pool:
+        yield from pool.imap_unordered(_call_single_threaded, [(fn, task) for task in tasks])
 
 
 def run_all(args, data, device: torch.device) -> list[dict]:
-    """Every (model, seed) run: in this process with --jobs 1, else in parallel processes."""
+    """Every (model, seed) run, heaviest first, printing a line as each one finishes."""
     jobs = sorted(
         ((kind, args.seed + i) for i in range(args.seeds) for kind in args.models),
         key=lambda job: (COST_ORDER.get(job[0], 0), job[1]),
     )
-    workers = min(args.jobs, len(jobs))
+    tasks = [(kind, seed, args, data, str(device)) for kind, seed in jobs]
     done = []
-
-    def report(r: dict) -> None:
+    for r in map_jobs(run_job, tasks, min(args.jobs, len(tasks))):
         done.append(r)
         print(
-            f"[{len(done)}/{len(jobs)}] {r['model']} seed {r['seed']}: final test MSE "
+            f"[{len(done)}/{len(tasks)}] {r['model']} seed {r['seed']}: final test MSE "
             f"{r['test_losses'][-1]:.3e} in {r['train_seconds']:.1f} s",
             flush=True,
         )
-
-    if workers == 1:
-        for kind, seed in jobs:
-            report(run_job(kind, seed, args, data, str(device), None))
-        return done
-    # A fresh process per run (maxtasksperchild=1) gives each run its own peak-memory reading;
-    # one thread per process, because the processes already use every core.
-    context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    tasks = [(kind, seed, args, data, str(device), 1) for kind, seed in jobs]
-    with context.Pool(workers, maxtasksperchild=1) as pool:
-        for r in pool.imap_unordered(_run_job_packed, tasks):
-            report(r)
     return done
 
 
@@ -390,7 +400,14 @@ def write_figures(runs: list[dict], report: dict, data, args) -> list[Path]:
     ylabel = f"{data.quantity} ({data.units})" if data.units else data.quantity
     seed_note = f" (seed {args.seed})" if n > 1 else ""
     naive = baselines(data, args)["persistence"]["one_step"]
-    return [
+    profiles = {
+        kind: {
+            stage: np.median([r[f"gradient_{stage}"] for r in runs if r["model"] == kind], axis=0)
+            for stage in ("trained", "initial")
+        }
+        for kind in args.models
+    }
+    paths = [
         plots.plot_loss_curves(
             curves,
             out / "loss_curves.png",
@@ -413,7 +430,23 @@ def write_figures(runs: list[dict], report: dict, data, args) -> list[Path]:
             f"One-step predictions over the test period{seed_note}",
             ylabel,
         ),
+        plots.plot_gradient_flow(
+            profiles,
+            out / "gradient_flow.png",
+            "How far back each prediction reaches: mean |∂ŷ/∂x_t| over test windows"
+            + (f" (median of {n} seeds)" if n > 1 else ""),
+        ),
     ]
+    if "LSTM" in first:
+        paths.append(
+            plots.plot_gates(
+                np.array(first["LSTM"]["window"])[:, None],
+                {k: np.array(v) for k, v in first["LSTM"]["gates"].items()},
+                out / "lstm_gates.png",
+                f"LSTM gates along the forecast's seed window{seed_note}",
+            )
+        )
+    return paths
 
 
 def main(argv=None) -> int:
@@ -423,6 +456,10 @@ def main(argv=None) -> int:
         device = trainer.resolve_device(args.device)
     except trainer.DeviceError as err:
         parser.error(str(err))
+    if args.dataset == "adding":
+        parser.error(
+            "the adding problem is not a time series: compare the models on it with adding_task.py"
+        )
     if args.jobs is None:
         args.jobs = 1 if device.type != "cpu" else os.cpu_count() or 1
     try:

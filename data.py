@@ -17,14 +17,16 @@ SINE_PARAMS = {"t_start": 0.0, "t_end": 1000.0, "num_points": 2000, "period": 20
 TRAIN_FILE, TEST_FILE = "train_data.pt", "test_data.pt"
 # Monthly sea-surface temperature of the Nino 1+2 region, 1950-2010 (NOAA, public domain).
 ELNINO_CSV = Path(__file__).resolve().parent / "datasets" / "elnino_sst.csv"
-DATASETS = ("sine", "elnino", "csv")
+DATASETS = ("sine", "elnino", "csv", "adding")
 # Defaults that depend on the data set: an 80-step look-back suits a 40-sample sine period,
 # two years suit monthly data, and a forecast must fit inside the (shorter) test period.
 PRESETS = {
     "sine": {"sequence_length": 80, "predict_start": 123, "predict_steps": 100},
     "elnino": {"sequence_length": 24, "predict_start": 0, "predict_steps": 24},
     "csv": {"sequence_length": 24, "predict_start": 0, "predict_steps": 12},
+    "adding": {"sequence_length": 50, "predict_start": 0, "predict_steps": 1},
 }
+ADDING_SIZES = {"train": 5000, "test": 1000}
 
 
 class DataError(Exception):
@@ -51,6 +53,15 @@ class SeriesData:
     @property
     def sequence_length(self) -> int:
         return self.train_x.shape[1]
+
+    @property
+    def num_features(self) -> int:
+        return self.train_x.shape[2]
+
+    @property
+    def is_series(self) -> bool:
+        """True when the test windows are consecutive windows of one series (not for adding)."""
+        return self.name != "adding"
 
     def unscale(self, values: torch.Tensor) -> torch.Tensor:
         """Scaled model outputs back to the series' own units."""
@@ -295,3 +306,34 @@ def load_csv(path, column, date_column, sequence_length: int, test_fraction: flo
         quantity=column,
         source=str(path),
     )
+
+
+# ----------------------------------------------------------------------------- the adding problem
+def adding_samples(n: int, length: int, generator: torch.Generator):
+    """n sequences of the adding problem (Hochreiter & Schmidhuber, 1997).
+
+    Each step has two inputs: a random value in [0, 1) and a marker that is 1 at exactly two
+    steps, one in the first half of the sequence and one in the second. The target is the sum of
+    the two marked values, so the prediction depends on an input at least length/2 steps back.
+    """
+    values = torch.rand(n, length, generator=generator)
+    markers = torch.zeros(n, length)
+    first = torch.randint(0, length // 2, (n,), generator=generator)
+    second = torch.randint(length // 2, length, (n,), generator=generator)
+    rows = torch.arange(n)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    x = torch.stack([values, markers], dim=-1)  # (n, length, 2)
+    y = (values * markers).sum(dim=1, keepdim=True)  # (n, 1)
+    return x, y
+
+
+def build_adding(length: int, seed: int = 1234) -> SeriesData:
+    """The adding problem at one length; with a fixed seed, so every model sees the same data."""
+    if length < 2:
+        raise DataError("the adding problem needs --sequence-length 2 or more")
+    generator = torch.Generator().manual_seed(seed)
+    train_x, train_y = adding_samples(ADDING_SIZES["train"], length, generator)
+    test_x, test_y = adding_samples(ADDING_SIZES["test"], length, generator)
+    meta = {"dataset": "adding", "sequence_length": length, "data_seed": seed, **ADDING_SIZES}
+    return SeriesData("adding", train_x, train_y, test_x, test_y, quantity="sum", meta=meta)

@@ -20,10 +20,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+import analysis
 import data as datasets
 import metrics
 from fileio import FileFormatError, load_pt, save_pt
-from models import MODEL_TYPES, build_model, count_parameters
+from models import IMPLEMENTATIONS, MODEL_TYPES, build_model, count_parameters
 
 CHECKPOINT_FORMAT = "seqpred-checkpoint-v1"
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -117,6 +118,13 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     )
     m.add_argument(
         "--num-layers", type=positive_int, default=1, help="stacked recurrent layers (default: 1)"
+    )
+    m.add_argument(
+        "--impl",
+        choices=list(IMPLEMENTATIONS),
+        default="torch",
+        help="torch: PyTorch's nn.RNN/LSTM/GRU; scratch: the cells of cells.py, written from the "
+        "equations (same weights and results, slower) (default: torch)",
     )
     m.add_argument(
         "--dropout",
@@ -229,6 +237,9 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> arg
             "--generate-data and --data-dir apply to the sine data set only; real series are "
             "read from their CSV file on every run"
         )
+    explicit_forecast = args.predict_start is not None or args.predict_steps is not None
+    if args.dataset == "adding" and explicit_forecast:
+        parser.error("--predict-start and --predict-steps do not apply to --dataset adding")
     if args.dropout > 0 and args.num_layers == 1:
         parser.error(
             "--dropout acts between stacked layers, so with --num-layers 1 it would do nothing; "
@@ -278,6 +289,8 @@ def prepare_data(args: argparse.Namespace, log=print) -> datasets.SeriesData:
     """Build or load the data set the flags ask for."""
     if args.dataset == "elnino":
         return datasets.load_elnino(args.sequence_length, args.test_fraction)
+    if args.dataset == "adding":
+        return datasets.build_adding(args.sequence_length)
     if args.dataset == "csv":
         return datasets.load_csv(
             args.csv, args.column, args.date_column, args.sequence_length, args.test_fraction
@@ -297,14 +310,15 @@ def prepare_data(args: argparse.Namespace, log=print) -> datasets.SeriesData:
     return datasets.load_dataset(args.data_dir, args.sequence_length, args.test_fraction)
 
 
-def model_args(args: argparse.Namespace) -> dict:
+def model_args(args: argparse.Namespace, input_size: int = 1) -> dict:
     """Constructor arguments of the model the flags ask for (saved in checkpoints)."""
     return {
-        "input_size": 1,
+        "input_size": input_size,
         "hidden_size": args.hidden_size,
         "output_size": 1,
         "num_layers": args.num_layers,
         "dropout": args.dropout,
+        "impl": args.impl,
     }
 
 
@@ -437,17 +451,18 @@ class RunResult:
     model: nn.Module
     optimizer: torch.optim.Optimizer
     history: History
-    window: torch.Tensor  # (seq_len,) the true values seeding the forecast, series units
-    truth: torch.Tensor  # (steps,) the exact continuation
-    forecast: torch.Tensor  # (steps,) the model's free-running forecast
     one_step: torch.Tensor  # (n_test,) one-step-ahead predictions of the test targets
+    window: torch.Tensor | None  # (seq_len,) the true values seeding the forecast, series units
+    truth: torch.Tensor | None  # (steps,) the exact continuation
+    forecast: torch.Tensor | None  # (steps,) the model's free-running forecast (series only)
     n_params: int
+    initial_state: dict  # the weights before training, for comparing trained with untrained
 
 
 def check_forecast_range(args, data) -> None:
     """The forecast and its exact continuation must lie inside the test period."""
     n_test = len(data.test_y)
-    if args.predict_start + args.predict_steps > n_test:
+    if data.is_series and args.predict_start + args.predict_steps > n_test:
         raise datasets.DataError(
             f"--predict-start {args.predict_start} + --predict-steps {args.predict_steps} run past "
             f"the end of the test period ({n_test} values); use smaller values"
@@ -457,25 +472,41 @@ def check_forecast_range(args, data) -> None:
 def train_model(kind: str, args, data, device, on_epoch=None) -> RunResult:
     """Seed, build, train and forecast with one model: the whole job for one model type."""
     seed_everything(args.seed)
-    model = build_model(kind, **model_args(args)).to(device)
+    model = build_model(kind, **model_args(args, data.num_features)).to(device)
+    initial_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     history = fit(model, optimizer, data, args, device, on_epoch)
-    window = data.test_x[args.predict_start].to(device)  # (seq_len, 1)
-    steps = args.predict_steps
-    pred = forecast(model, window, steps).cpu()
-    truth = data.test_y[args.predict_start : args.predict_start + steps, 0]
     one_step = predict(model, data.test_x.to(device), args.test_batch_size)[:, 0].cpu()
+    window = truth = pred = None
+    if data.is_series:  # a free-running forecast only makes sense within one series
+        window = data.test_x[args.predict_start].to(device)  # (seq_len, 1)
+        steps = args.predict_steps
+        pred = data.unscale(forecast(model, window, steps).cpu())
+        truth = data.unscale(data.test_y[args.predict_start : args.predict_start + steps, 0])
+        window = data.unscale(window.cpu()[:, 0])
     return RunResult(
         kind,
         model,
         optimizer,
         history,
-        data.unscale(window.cpu()[:, 0]),
-        data.unscale(truth),
-        data.unscale(pred),
         data.unscale(one_step),
+        window,
+        truth,
+        pred,
         count_parameters(model),
+        initial_state,
     )
+
+
+def gradient_profiles(result: RunResult, args, data, device, max_windows: int = 256) -> dict:
+    """How strongly the prediction depends on each past input, trained and at initialisation."""
+    x = data.test_x[:max_windows].to(device)
+    untrained = build_model(result.model_type, **model_args(args, data.num_features)).to(device)
+    untrained.load_state_dict(result.initial_state)
+    return {
+        "trained": analysis.input_gradient_profile(result.model, x),
+        "initial": analysis.input_gradient_profile(untrained, x),
+    }
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -492,7 +523,7 @@ def save_checkpoint(path, result: RunResult, args, data) -> Path:
     checkpoint = {
         "format": CHECKPOINT_FORMAT,
         "model_type": result.model_type,
-        "model_args": model_args(args),
+        "model_args": model_args(args, data.num_features),
         "state_dict": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
         "epoch": len(h.train_losses),
         "train_losses": list(h.train_losses),
@@ -519,6 +550,71 @@ def load_checkpoint(path) -> tuple[nn.Module, dict]:
     model = build_model(ckpt["model_type"], **ckpt["model_args"])
     model.load_state_dict(ckpt["state_dict"], strict=True)
     return model, ckpt
+
+
+# ----------------------------------------------------------------------------- reporting
+def report_errors(result: RunResult, data, args) -> None:
+    """Print the one-step and forecast errors in the series' own units."""
+    test_truth = data.unscale(data.test_y[:, 0]).numpy()
+    if not data.is_series:
+        mse = metrics.mse(result.one_step.numpy(), test_truth)
+        print(
+            f"  test MSE {mse:.4g} = {mse / test_truth.var():.3f} of the targets' variance "
+            "(predicting their mean scores 1)"
+        )
+        return
+    floor = metrics.mape_floor(test_truth)
+    unit = f" {data.units}" if data.units else ""
+    for label, pred, truth in (
+        ("one-step (true inputs)", result.one_step, test_truth),
+        (f"{args.predict_steps}-step forecast (own outputs)", result.forecast, result.truth),
+    ):
+        e = metrics.errors(pred.numpy(), truth, floor)
+        print(
+            f"  {label}: MAE {e['mae']:.4g}{unit}, RMSE {e['rmse']:.4g}{unit}, "
+            f"MAPE {e['mape']:.2f} %"
+        )
+
+
+def write_plots(result: RunResult, data, args, device) -> list[Path]:
+    """One model's figures: losses, forecast, gradient flow, and the gates of an LSTM."""
+    import plots  # matplotlib is only needed here
+
+    kind, h, out = result.model_type, result.history, Path(args.out_dir)
+    paths = [
+        plots.plot_loss_curves(
+            {kind: {"train": [h.train_losses], "test": [h.test_losses]}},
+            out / f"{kind}_loss.png",
+            f"{kind}: training and test loss",
+        ),
+        plots.plot_gradient_flow(
+            {kind: gradient_profiles(result, args, data, device)},
+            out / f"{kind}_gradient_flow.png",
+            f"{kind}: how far back the prediction reaches",
+        ),
+    ]
+    if data.is_series:
+        paths.append(
+            plots.plot_forecast(
+                result.window.numpy(),
+                result.truth.numpy(),
+                {kind: result.forecast.numpy()},
+                out / f"{kind}_forecast.png",
+                f"{kind}: {args.predict_steps}-step free-running forecast",
+                ylabel=f"{data.quantity} ({data.units})" if data.units else data.quantity,
+            )
+        )
+    if kind == "LSTM":
+        window = data.test_x[args.predict_start]  # (seq_len, features)
+        paths.append(
+            plots.plot_gates(
+                data.unscale(window).numpy(),
+                analysis.lstm_gates(result.model.lstm, window.to(device)),
+                out / "lstm_gates.png",
+                f"LSTM gates along test window {args.predict_start}",
+            )
+        )
+    return paths
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -554,36 +650,9 @@ def main(argv=None) -> int:
         f"test MSE {h.test_losses[-1]:.3e}{scaled}, {h.seconds:.1f} s "
         f"({h.seconds / len(h.train_losses) * 1000:.1f} ms/epoch)"
     )
-    test_truth = data.unscale(data.test_y[:, 0]).numpy()
-    floor = metrics.mape_floor(test_truth)
-    for label, pred, truth in (
-        ("one-step (true inputs)", result.one_step, test_truth),
-        (f"{args.predict_steps}-step forecast (own outputs)", result.forecast, result.truth),
-    ):
-        e = metrics.errors(pred.numpy(), truth, floor)
-        print(
-            f"  {label}: MAE {e['mae']:.4g} {data.units}, RMSE {e['rmse']:.4g} {data.units}, "
-            f"MAPE {e['mape']:.2f} %"
-        )
-
+    report_errors(result, data, args)
     if args.plot:
-        import plots  # matplotlib is only needed here
-
-        out = Path(args.out_dir)
-        p1 = plots.plot_loss_curves(
-            {kind: {"train": [h.train_losses], "test": [h.test_losses]}},
-            out / f"{kind}_loss.png",
-            f"{kind}: training and test loss",
-        )
-        p2 = plots.plot_forecast(
-            result.window.numpy(),
-            result.truth.numpy(),
-            {kind: result.forecast.numpy()},
-            out / f"{kind}_forecast.png",
-            f"{kind}: {args.predict_steps}-step free-running forecast",
-            ylabel=f"{data.quantity} ({data.units})" if data.units else data.quantity,
-        )
-        print(f"Wrote {p1} and {p2}")
+        print("Wrote " + ", ".join(map(str, write_plots(result, data, args, device))))
     if args.save_model is not None:
         path = save_checkpoint(args.save_model or default_checkpoint_path(kind), result, args, data)
         print(f"Saved checkpoint {path}")

@@ -9,24 +9,31 @@ from __future__ import annotations
 
 from torch import nn
 
+import cells
 
-def _between_layers(dropout: float, num_layers: int) -> float:
-    """Dropout acts between stacked layers only, so a single layer gets none."""
-    return dropout if num_layers > 1 else 0.0
+# Where the recurrent layer comes from: PyTorch's fused modules, or cells.py's hand-written
+# cells (the equations, readable, slower). Both keep the same weights under the same names.
+IMPLEMENTATIONS = {
+    "torch": {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU},
+    "scratch": {"RNN": cells.ScratchRNN, "LSTM": cells.ScratchLSTM, "GRU": cells.ScratchGRU},
+}
+
+
+def recurrent_layer(kind, impl, input_size, hidden_size, num_layers, dropout):
+    """A batch-first recurrent layer; dropout acts between stacked layers only."""
+    layer_class = IMPLEMENTATIONS[impl][kind]
+    dropout = dropout if num_layers > 1 else 0.0
+    return layer_class(input_size, hidden_size, num_layers, batch_first=True, dropout=dropout)
 
 
 class SimpleRNN(nn.Module):
     """Vanilla RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh); predict from h_T."""
 
-    def __init__(self, input_size=1, hidden_size=10, output_size=1, num_layers=1, dropout=0.0):
+    def __init__(
+        self, input_size=1, hidden_size=10, output_size=1, num_layers=1, dropout=0.0, impl="torch"
+    ):
         super().__init__()
-        self.rnn = nn.RNN(
-            input_size,
-            hidden_size,
-            num_layers,
-            batch_first=True,
-            dropout=_between_layers(dropout, num_layers),
-        )
+        self.rnn = recurrent_layer("RNN", impl, input_size, hidden_size, num_layers, dropout)
         self.fc = nn.Linear(hidden_size, output_size)
 
     def forward(self, x):
@@ -38,15 +45,11 @@ class SimpleRNN(nn.Module):
 class SimpleLSTM(nn.Module):
     """LSTM: forget, input and output gates guard a cell state c_t; predict from h_T."""
 
-    def __init__(self, input_size=1, hidden_size=10, output_size=1, num_layers=1, dropout=0.0):
+    def __init__(
+        self, input_size=1, hidden_size=10, output_size=1, num_layers=1, dropout=0.0, impl="torch"
+    ):
         super().__init__()
-        self.lstm = nn.LSTM(
-            input_size,
-            hidden_size,
-            num_layers,
-            batch_first=True,
-            dropout=_between_layers(dropout, num_layers),
-        )
+        self.lstm = recurrent_layer("LSTM", impl, input_size, hidden_size, num_layers, dropout)
         self.fc = nn.Linear(hidden_size, output_size)
 
     def forward(self, x):
@@ -58,15 +61,11 @@ class SimpleLSTM(nn.Module):
 class SimpleGRU(nn.Module):
     """GRU: reset and update gates blend the old state with a candidate; predict from h_T."""
 
-    def __init__(self, input_size=1, hidden_size=10, output_size=1, num_layers=1, dropout=0.0):
+    def __init__(
+        self, input_size=1, hidden_size=10, output_size=1, num_layers=1, dropout=0.0, impl="torch"
+    ):
         super().__init__()
-        self.gru = nn.GRU(
-            input_size,
-            hidden_size,
-            num_layers,
-            batch_first=True,
-            dropout=_between_layers(dropout, num_layers),
-        )
+        self.gru = recurrent_layer("GRU", impl, input_size, hidden_size, num_layers, dropout)
         self.fc = nn.Linear(hidden_size, output_size)
 
     def forward(self, x):

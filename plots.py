@@ -126,3 +126,78 @@ def plot_one_step(
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=5)
     return _save(fig, path)
+
+
+def plot_gradient_flow(profiles: dict[str, dict[str, np.ndarray]], path, title: str) -> Path:
+    """|d prediction / d x_(T-d)| against the distance d, trained (solid) and at init (dashed)."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name, p in profiles.items():
+        color = _style(name)["color"]
+        for stage, ls in (("trained", "-"), ("initial", "--")):
+            if stage in p:
+                values = np.asarray(p[stage])
+                ax.plot(np.arange(len(values)), values, ls, color=color, label=f"{name} {stage}")
+    ax.set_yscale("log")
+    ax.set_xlabel("distance d = T − t to the last input (steps)")
+    ax.set_ylabel("mean |∂ prediction / ∂ x_t| (log scale)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small", ncol=max(1, len(profiles)))
+    return _save(fig, path)
+
+
+def plot_gates(window: np.ndarray, gates: dict[str, np.ndarray], path, title: str) -> Path:
+    """The input window on top, then one heat map per gate: hidden units by time step."""
+    names = [n for n in ("forget", "input", "output") if n in gates]
+    fig, axes = plt.subplots(
+        len(names) + 1,
+        1,
+        figsize=(9, 2 + 2 * len(names)),
+        sharex=True,
+        gridspec_kw={"height_ratios": [1.2] + [1] * len(names)},
+    )
+    steps = np.arange(len(window))
+    axes[0].plot(steps, window)  # one line per input feature
+    axes[0].set_ylabel("input")
+    axes[0].set_title(title)
+    axes[0].grid(True, alpha=0.3)
+    for ax, name in zip(axes[1:], names, strict=True):
+        im = ax.imshow(
+            gates[name].T,
+            aspect="auto",
+            cmap="viridis",
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+            extent=(-0.5, len(window) - 0.5, gates[name].shape[1] - 0.5, -0.5),
+        )
+        ax.set_ylabel(f"{name} gate\nunit")
+    axes[-1].set_xlabel("time step in the window")
+    fig.colorbar(im, ax=axes, label="gate activation (0 = closed, 1 = open)", shrink=0.6)
+    return _save(fig, path)
+
+
+def plot_error_vs_length(table: dict[str, dict], path, title: str) -> Path:
+    """Relative test error against sequence length, one line per model (min-max band)."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name, row in table.items():
+        s = _style(name)
+        lengths = sorted(row)
+        mean = [row[n]["mean"] for n in lengths]
+        ax.plot(lengths, mean, color=s["color"], marker=s["marker"], label=name)
+        ax.fill_between(
+            lengths,
+            [row[n]["min"] for n in lengths],
+            [row[n]["max"] for n in lengths],
+            color=s["color"],
+            alpha=0.15,
+            lw=0,
+        )
+    ax.axhline(1.0, color="gray", ls="--", lw=1, label="predicting the mean")
+    ax.set_yscale("log")
+    ax.set_xlabel("sequence length (the first marked value is at least length/2 steps back)")
+    ax.set_ylabel("test MSE / variance of the target (log)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    return _save(fig, path)

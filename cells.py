@@ -1,0 +1,148 @@
+"""The three recurrent cells written from their equations, and layers that unroll them in time.
+
+Select them with `--impl scratch`. Each layer keeps its weights in the same layout and under the
+same names as nn.RNN / nn.LSTM / nn.GRU (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ...),
+so a state_dict moves between the two implementations, and tests check that both compute the
+same outputs and gradients. The cells are slower than PyTorch's fused kernels, but readable.
+
+Shapes: x (batch, input_size); h, c (batch, hidden_size); weight_ih (gates * hidden, input);
+weight_hh (gates * hidden, hidden), with the gates stacked in PyTorch's order.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class RNNCell(nn.Module):
+    """One vanilla RNN step, h' = tanh(W_ih x + b_ih + W_hh h + b_hh); it has no gates."""
+
+    def forward(self, x, h, w_ih, w_hh, b_ih, b_hh):
+        return torch.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh), {}
+
+
+class LSTMCell(nn.Module):
+    """One LSTM step: returns the new (h, c) and the gate activations."""
+
+    def forward(self, x, state, w_ih, w_hh, b_ih, b_hh):
+        h, c = state
+        # All four pre-activations at once: (batch, 4 * hidden), in PyTorch's order i, f, g, o.
+        i, f, g, o = (x @ w_ih.T + b_ih + h @ w_hh.T + b_hh).chunk(4, dim=1)
+        i = torch.sigmoid(i)  # input gate: how much of the candidate to write
+        f = torch.sigmoid(f)  # forget gate: how much of the old cell state to keep
+        g = torch.tanh(g)  # candidate memory
+        o = torch.sigmoid(o)  # output gate: how much of the cell to show
+        c = f * c + i * g  # cell state: an additive update, so gradients pass through f
+        h = o * torch.tanh(c)
+        return (h, c), {"input": i, "forget": f, "output": o}
+
+
+class GRUCell(nn.Module):
+    """One GRU step, in PyTorch's (and cuDNN's) convention.
+
+    Two conventions exist. The original GRU (Cho et al., 2014) resets the old state *before*
+    the recurrent matrix, n = tanh(W x + U (r * h)). PyTorch, cuDNN and Keras (reset_after=True,
+    its default) apply the reset gate *after* it, n = tanh(W x + b + r * (U h + b_hn)), which
+    lets all three recurrent products be computed in one matrix multiply. And here the update
+    gate z keeps the *old* state, h' = (1 - z) * n + z * h; some tutorials write the mirror image
+    h' = z * n + (1 - z) * h. Both learn the same things; only this one matches nn.GRU.
+    """
+
+    def forward(self, x, h, w_ih, w_hh, b_ih, b_hh):
+        """One GRU step: returns the new h and the gate activations."""
+        # (batch, 3 * hidden) each, in PyTorch's order r, z, n.
+        x_r, x_z, x_n = (x @ w_ih.T + b_ih).chunk(3, dim=1)
+        h_r, h_z, h_n = (h @ w_hh.T + b_hh).chunk(3, dim=1)
+        r = torch.sigmoid(x_r + h_r)  # reset gate: how much of the old state the candidate sees
+        z = torch.sigmoid(x_z + h_z)  # update gate: how much of the old state to keep
+        n = torch.tanh(x_n + r * h_n)  # candidate state (reset applied after the matrix)
+        return (1 - z) * n + z * h, {"reset": r, "update": z}
+
+
+class _Unrolled(nn.Module):
+    """A stack of layers of one cell type, unrolled over the sequence by a plain loop.
+
+    The parameters carry nn.RNN's names, so `state_dict`s are interchangeable with it.
+    """
+
+    cell_class = RNNCell
+
+    def __init__(self, input_size, hidden_size, num_layers=1, batch_first=True, dropout=0.0):
+        super().__init__()
+        if not batch_first:
+            raise ValueError("the scratch layers take batch_first=True input only")
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.num_layers, self.dropout = num_layers, dropout
+        self.cell = self.cell_class()
+        reference = self._reference(input_size, hidden_size, num_layers)  # for the initial values
+        for name, value in reference.named_parameters():
+            self.register_parameter(name, nn.Parameter(value.detach().clone()))
+
+    def _reference(self, input_size, hidden_size, num_layers):
+        """The matching torch module, used only to initialise the weights the same way."""
+        return nn.RNN(input_size, hidden_size, num_layers)
+
+    def weights(self, layer: int):
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        return [getattr(self, f"{name}_l{layer}") for name in names]
+
+    def initial_state(self, x):
+        return x.new_zeros(x.shape[0], self.hidden_size)
+
+    def hidden(self, state):
+        """The part of the state that is the layer's output."""
+        return state
+
+    def forward(self, x, hx=None, return_gates=False):
+        # x: (batch, seq_len, input_size) -> out: (batch, seq_len, hidden_size)
+        if hx is not None:
+            raise ValueError("the scratch layers always start from a zero state")
+        finals = []
+        for layer in range(self.num_layers):
+            if layer > 0 and self.dropout > 0:
+                x = nn.functional.dropout(x, self.dropout, self.training)  # between layers only
+            weights, state, outputs, trace = self.weights(layer), self.initial_state(x), [], []
+            for t in range(x.shape[1]):  # the unrolling: one cell step per time step
+                state, gates = self.cell(x[:, t], state, *weights)
+                outputs.append(self.hidden(state))
+                trace.append(gates)
+            x = torch.stack(outputs, dim=1)
+            finals.append(state)
+        out = (x, self._final(finals))
+        if return_gates:
+            # Gate activations of the last layer: {name: (batch, seq_len, hidden_size)}.
+            return out, {k: torch.stack([g[k] for g in trace], dim=1) for k in trace[0]}
+        return out
+
+    def _final(self, finals):
+        return torch.stack(finals)  # h_n: (num_layers, batch, hidden_size)
+
+
+class ScratchRNN(_Unrolled):
+    cell_class = RNNCell
+
+
+class ScratchGRU(_Unrolled):
+    cell_class = GRUCell
+
+    def _reference(self, input_size, hidden_size, num_layers):
+        return nn.GRU(input_size, hidden_size, num_layers)
+
+
+class ScratchLSTM(_Unrolled):
+    cell_class = LSTMCell
+
+    def _reference(self, input_size, hidden_size, num_layers):
+        return nn.LSTM(input_size, hidden_size, num_layers)
+
+    def initial_state(self, x):
+        zeros = x.new_zeros(x.shape[0], self.hidden_size)
+        return zeros, zeros
+
+    def hidden(self, state):
+        return state[0]
+
+    def _final(self, finals):
+        # (h_n, c_n), each (num_layers, batch, hidden_size), as nn.LSTM returns them
+        return torch.stack([h for h, _ in finals]), torch.stack([c for _, c in finals])
