@@ -23,7 +23,6 @@ import torch
 import compare_results
 import data as datasets
 import main as trainer
-import plots
 from models import IMPLEMENTATIONS, MODEL_TYPES
 
 
@@ -75,9 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--impl",
-        choices=list(IMPLEMENTATIONS),
-        default="torch",
-        help="recurrent layer implementation, as in main.py (default: torch)",
+        choices=["auto", *IMPLEMENTATIONS],
+        default="auto",
+        help="recurrent layer implementation, as in main.py (default: auto)",
     )
     p.add_argument(
         "--device", choices=trainer.DEVICES, default="auto", help="as in main.py (default: auto)"
@@ -178,8 +177,10 @@ def results_markdown(table: dict, runs: list[dict], args) -> str:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    trainer.keep_freed_memory()
     try:
         device = trainer.resolve_device(args.device)
+        args.impl = trainer.resolve_impl(args.impl, device)
     except trainer.DeviceError as err:
         parser.error(str(err))
     if args.jobs is None:
@@ -204,6 +205,8 @@ def main(argv=None) -> int:
     table = summarize(runs, args)
     out = Path(args.out_dir)
     text = results_markdown(table, runs, args)
+    import plots  # matplotlib only now, after the worker processes have been forked
+
     paths = [
         plots.plot_error_vs_length(
             table,

@@ -29,7 +29,7 @@ def lstm_gates(lstm: torch.nn.Module, window: torch.Tensor) -> dict[str, np.ndar
     Works for both implementations: the weights of an nn.LSTM are copied into the hand-written
     ScratchLSTM, whose cells can report their gates (the state_dicts are interchangeable).
     """
-    if not isinstance(lstm, cells.ScratchLSTM):
+    if type(lstm) is not cells.ScratchLSTM:  # nn.LSTM, or the fused layer (no gate output)
         scratch = cells.ScratchLSTM(lstm.input_size, lstm.hidden_size, lstm.num_layers)
         scratch.load_state_dict(lstm.state_dict(), strict=True)
         lstm = scratch.to(window.device)

@@ -24,7 +24,6 @@ import torch
 import analysis
 import main as trainer
 import metrics
-import plots
 from data import DataError
 from fileio import atomic_write
 from models import MODEL_TYPES
@@ -382,6 +381,8 @@ def write_text(path: Path, text: str) -> Path:
 
 def write_figures(runs: list[dict], report: dict, data, args) -> list[Path]:
     """loss_curves.png (median and min-max band over seeds), predictions.png, one_step.png."""
+    import plots  # matplotlib only now: worker processes forked earlier stay smaller
+
     out = Path(args.out_dir)
     curves = {
         kind: {
@@ -452,8 +453,10 @@ def write_figures(runs: list[dict], report: dict, data, args) -> list[Path]:
 def main(argv=None) -> int:
     parser = build_parser()
     args = trainer.check_args(parser, parser.parse_args(argv))
+    trainer.keep_freed_memory()
     try:
         device = trainer.resolve_device(args.device)
+        args.impl = trainer.resolve_impl(args.impl, device)
     except trainer.DeviceError as err:
         parser.error(str(err))
     if args.dataset == "adding":
@@ -469,7 +472,8 @@ def main(argv=None) -> int:
         raise SystemExit(f"compare_results.py: error: {err}") from None
 
     print(
-        f"Comparing {', '.join(args.models)} on {data.name} ({device}), {args.seeds} seed(s), "
+        f"Comparing {', '.join(args.models)} on {data.name} ({device}, {args.impl}), "
+        f"{args.seeds} seed(s), "
         f"{args.epochs} epochs: {len(data.train_x)} training / {len(data.test_x)} test windows"
     )
     start = time.perf_counter()

@@ -10,12 +10,15 @@ from __future__ import annotations
 from torch import nn
 
 import cells
+import fused
 
-# Where the recurrent layer comes from: PyTorch's fused modules, or cells.py's hand-written
-# cells (the equations, readable, slower). Both keep the same weights under the same names.
+# Where the recurrent layer comes from: PyTorch's nn modules; cells.py's cells written from the
+# equations (readable, slow); or fused.py's C kernels (fast on a CPU). All three keep the same
+# weights under the same names, so a state_dict moves between them.
 IMPLEMENTATIONS = {
     "torch": {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU},
     "scratch": {"RNN": cells.ScratchRNN, "LSTM": cells.ScratchLSTM, "GRU": cells.ScratchGRU},
+    "fused": {"RNN": fused.FusedRNN, "LSTM": fused.FusedLSTM, "GRU": fused.FusedGRU},
 }
 
 

@@ -28,6 +28,7 @@ def small_args(**overrides):
             "cpu",
         ]
     )
+    args.impl = trainer.resolve_impl(args.impl, torch.device("cpu"))  # as main() does
     for key, value in overrides.items():
         setattr(args, key, value)
     return args
