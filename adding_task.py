@@ -28,7 +28,8 @@ from models import IMPLEMENTATIONS, MODEL_TYPES
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        description="Train RNN, LSTM and GRU on the adding problem at several sequence lengths."
+        prog="adding_task.py",
+        description="Train RNN, LSTM and GRU on the adding problem at several sequence lengths.",
     )
     p.add_argument(
         "--lengths",

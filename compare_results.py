@@ -14,6 +14,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -24,8 +25,8 @@ import torch
 import analysis
 import main as trainer
 import metrics
-from data import DataError
-from fileio import atomic_write
+from data import DataError, FlagError
+from fileio import FileFormatError, atomic_write, check_writable
 from models import MODEL_TYPES
 
 # Heaviest first, so that parallel workers finish at about the same time.
@@ -34,8 +35,9 @@ COST_ORDER = {"LSTM": 0, "GRU": 1, "RNN": 2}
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
+        prog="compare_results.py",
         description="Train RNN, LSTM and GRU with shared flags over one or more seeds, and "
-        "write comparison figures and tables."
+        "write comparison figures and tables.",
     )
     parser.add_argument(
         "--models",
@@ -113,6 +115,11 @@ def run_job(kind: str, seed: int, args, data, device_name: str) -> dict:
     }
 
 
+def _ignore_ctrl_c() -> None:
+    """Workers leave Ctrl-C to the main process, which stops them and keeps what finished."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _call_single_threaded(packed: tuple):
     fn, task = packed
     torch.set_num_threads(1)  # the worker processes already use every core
@@ -130,18 +137,20 @@ def map_jobs(fn, tasks: list[tuple], workers: int):
             yield fn(*task)
         return
     context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    with context.Pool(workers, maxtasksperchild=1) as pool:
+    with context.Pool(workers, initializer=_ignore_ctrl_c, maxtasksperchild=1) as pool:
         yield from pool.imap_unordered(_call_single_threaded, [(fn, task) for task in tasks])
 
 
-def run_all(args, data, device: torch.device) -> list[dict]:
-    """Every (model, seed) run, heaviest first, printing a line as each one finishes."""
+def run_all(args, data, device: torch.device, done: list[dict]) -> list[dict]:
+    """Every (model, seed) run, heaviest first, appended to `done` as each one finishes.
+
+    Results go into the caller's list, so that after Ctrl-C the finished runs are still there.
+    """
     jobs = sorted(
         ((kind, args.seed + i) for i in range(args.seeds) for kind in args.models),
         key=lambda job: (COST_ORDER.get(job[0], 0), job[1]),
     )
     tasks = [(kind, seed, args, data, str(device)) for kind, seed in jobs]
-    done = []
     for r in map_jobs(run_job, tasks, min(args.jobs, len(tasks))):
         done.append(r)
         print(
@@ -188,13 +197,16 @@ def score(one_step, forecast, truth, forecast_truth, floor, naive) -> dict:
     return s
 
 
-SUMMARY_KEYS = (
+ERROR_KEYS = (
     "one_step_mae",
     "one_step_rmse",
     "one_step_mape",
     "forecast_mae",
     "forecast_rmse",
     "forecast_mape",
+)
+SUMMARY_KEYS = (
+    *ERROR_KEYS,
     "skill",
     "seasonal_skill",
     "final_train_loss",
@@ -310,15 +322,7 @@ def results_markdown(report: dict, args) -> str:
     if seasonal:
         head.append("skill vs seasonal")
     head.append("best lag")
-    keys = [
-        "one_step_mae",
-        "one_step_rmse",
-        "one_step_mape",
-        "forecast_mae",
-        "forecast_rmse",
-        "forecast_mape",
-        "skill",
-    ] + (["seasonal_skill"] if seasonal else [])
+    keys = [*ERROR_KEYS, "skill"] + (["seasonal_skill"] if seasonal else [])
     lines = [
         f"### Accuracy on the test period ({report['dataset']}, {seeds})",
         "",
@@ -450,48 +454,80 @@ def write_figures(runs: list[dict], report: dict, data, args) -> list[Path]:
     return paths
 
 
+def write_outputs(runs: list[dict], data, args, note: str = "", wall=None) -> list[Path]:
+    """Figures, results.md and results.json for the runs given."""
+    report = evaluate_runs(runs, data, args)
+    report["flags"] = vars(args)
+    report["wall_seconds_training"] = wall
+    out = Path(args.out_dir)
+    paths = write_figures(runs, report, data, args)
+    table = note + results_markdown(report, args)
+    paths.append(write_text(out / "results.md", table))
+    paths.append(write_text(out / "results.json", json.dumps(report, indent=1) + "\n"))
+    print()
+    print(table)
+    return paths
+
+
+def save_finished(done: list[dict], data, args) -> list[Path]:
+    """After Ctrl-C: the outputs of the models whose first seed had finished, marked partial."""
+    kinds = [
+        k for k in args.models if any(r["model"] == k and r["seed"] == args.seed for r in done)
+    ]
+    if not kinds:
+        return []
+    partial = argparse.Namespace(**{**vars(args), "models": kinds})
+    runs = [r for r in done if r["model"] in kinds]
+    total = len(args.models) * args.seeds
+    note = (
+        f"**Interrupted**: {len(runs)} of {total} runs had finished; the tables and figures "
+        "cover only those.\n\n"
+    )
+    return write_outputs(runs, data, partial, note)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = trainer.check_args(parser, parser.parse_args(argv))
     trainer.keep_freed_memory()
-    try:
-        device = trainer.resolve_device(args.device)
-        args.impl = trainer.resolve_impl(args.impl, device)
-    except trainer.DeviceError as err:
-        parser.error(str(err))
     if args.dataset == "adding":
         parser.error(
             "the adding problem is not a time series: compare the models on it with adding_task.py"
         )
-    if args.jobs is None:
-        args.jobs = 1 if device.type != "cpu" else os.cpu_count() or 1
     try:
+        device = trainer.resolve_device(args.device)
+        args.impl = trainer.resolve_impl(args.impl, device)
+        for directory in trainer.output_dirs(args, None):
+            check_writable(directory)  # fail now, not after training
         data = trainer.prepare_data(args)
         trainer.check_forecast_range(args, data)
-    except (DataError, FileNotFoundError) as err:
+    except (trainer.DeviceError, FlagError) as err:
+        parser.error(str(err))
+    except (DataError, FileNotFoundError, FileFormatError, OSError) as err:
         raise SystemExit(f"compare_results.py: error: {err}") from None
+    if args.jobs is None:
+        args.jobs = 1 if device.type != "cpu" else os.cpu_count() or 1
 
     print(
         f"Comparing {', '.join(args.models)} on {data.name} ({device}, {args.impl}), "
         f"{args.seeds} seed(s), "
         f"{args.epochs} epochs: {len(data.train_x)} training / {len(data.test_x)} test windows"
     )
+    done: list[dict] = []
     start = time.perf_counter()
     try:
-        runs = run_all(args, data, device)
+        run_all(args, data, device, done)
     except trainer.TrainingDiverged as err:
-        raise SystemExit(f"compare_results.py: error: {err}") from None
-    report = evaluate_runs(runs, data, args)
-    report["flags"] = vars(args)
-    report["wall_seconds_training"] = time.perf_counter() - start
-    out = Path(args.out_dir)
-    paths = write_figures(runs, report, data, args)
-    table = results_markdown(report, args)
-    paths.append(write_text(out / "results.md", table))
-    paths.append(write_text(out / "results.json", json.dumps(report, indent=1) + "\n"))
-    print()
-    print(table)
-    for path in paths:
+        raise SystemExit(f"compare_results.py: error: {err}; nothing was written") from None
+    except (KeyboardInterrupt, trainer.TrainingInterrupted):
+        print(
+            f"\nInterrupted (Ctrl-C): {len(done)} of {len(args.models) * args.seeds} runs had "
+            "finished."
+        )
+        for path in save_finished(done, data, args):
+            print(f"Wrote {path} (partial)")
+        return 130
+    for path in write_outputs(done, data, args, wall=time.perf_counter() - start):
         print(f"Wrote {path}")
     return 0
 

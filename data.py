@@ -33,6 +33,10 @@ class DataError(Exception):
     """A problem with the data that the user can fix; the message is one line that says how."""
 
 
+class FlagError(DataError):
+    """Flags that cannot work with this data (a window longer than the series, ...): exit 2."""
+
+
 @dataclass
 class SeriesData:
     """Train and test windows, plus what is needed to read predictions in the series' own units."""
@@ -83,21 +87,27 @@ def make_windows(series: torch.Tensor, sequence_length: int) -> tuple[torch.Tens
     return x, y
 
 
+def sine_split(sequence_length: int, test_fraction: float) -> int:
+    """The number of training windows of the sine data set; FlagError if a split is empty."""
+    n_windows = SINE_PARAMS["num_points"] - sequence_length
+    if n_windows < 2:
+        raise FlagError(
+            f"--sequence-length {sequence_length} leaves fewer than 2 windows in the "
+            f"{SINE_PARAMS['num_points']}-value sine series"
+        )
+    n_train = int(round(n_windows * (1 - test_fraction)))
+    if n_train < 1 or n_train >= n_windows:
+        empty = "training" if n_train < 1 else "test"
+        raise FlagError(
+            f"--test-fraction {test_fraction} leaves no {empty} windows out of {n_windows}"
+        )
+    return n_train
+
+
 def build_sine(sequence_length: int = 80, test_fraction: float = 0.2) -> SeriesData:
     """The article's data set: sine-wave windows, the first 80 % (in time order) for training."""
-    series = sine_series(**SINE_PARAMS)
-    if sequence_length >= len(series):
-        raise DataError(
-            f"--sequence-length {sequence_length} is longer than the sine series "
-            f"({len(series)} values)"
-        )
-    x, y = make_windows(series, sequence_length)
-    n_train = int(round(len(x) * (1 - test_fraction)))
-    if n_train < 1 or n_train >= len(x):
-        raise DataError(
-            f"--test-fraction {test_fraction} leaves no {'training' if n_train < 1 else 'test'} "
-            f"windows out of {len(x)}"
-        )
+    n_train = sine_split(sequence_length, test_fraction)
+    x, y = make_windows(sine_series(**SINE_PARAMS), sequence_length)
     meta = {
         "dataset": "sine",
         "sequence_length": sequence_length,
@@ -253,11 +263,11 @@ def build_real(
     n_train = len(series) - n_test
     need = sequence_length + 1  # one window and the value after it
     if n_train < need or n_test < need:
-        raise DataError(
-            f"{name}: {len(series)} values are too few: with --sequence-length {sequence_length} "
-            f"and --test-fraction {test_fraction} the training part has {n_train} values and the "
-            f"test part {n_test}, and each needs at least {need}; use a shorter --sequence-length "
-            "or a longer series"
+        raise FlagError(
+            f"{source or name}: {len(series)} values are too few: with --sequence-length "
+            f"{sequence_length} and --test-fraction {test_fraction} the training part has "
+            f"{n_train} values and the test part {n_test}, and each needs at least {need}; use a "
+            "shorter --sequence-length or a longer series"
         )
     mean = float(series[:n_train].mean())
     std = float(series[:n_train].std()) or 1.0  # a constant series keeps its scale

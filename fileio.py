@@ -58,3 +58,17 @@ def load_pt(path: str | Path, kind: str) -> dict:
         held = type(obj).__name__
         raise FileFormatError(f"{path} is not a valid {kind} file (it holds a {held})")
     return obj
+
+
+def check_writable(directory: str | Path) -> None:
+    """Create `directory` if needed and check a file can be written there; OSError if not.
+
+    Called before training, so that a bad output path fails in a second, not after an hour.
+    """
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as err:
+        raise OSError(f"cannot write to {directory}: {err.strerror or err}") from None

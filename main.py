@@ -8,6 +8,7 @@ The functions here (train_epoch, evaluate, forecast, fit, ...) are reused by com
 from __future__ import annotations
 
 import argparse
+import copy
 import ctypes
 import math
 import random
@@ -25,7 +26,7 @@ import analysis
 import data as datasets
 import fused
 import metrics
-from fileio import FileFormatError, load_pt, save_pt
+from fileio import FileFormatError, check_writable, load_pt, save_pt
 from models import IMPLEMENTATIONS, MODEL_TYPES, build_model, count_parameters
 
 CHECKPOINT_FORMAT = "seqpred-checkpoint-v1"
@@ -201,7 +202,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Train an RNN, LSTM or GRU to predict the next value of a sine wave."
+        prog="main.py",
+        description="Train an RNN, LSTM or GRU to predict the next value of a sine wave.",
     )
     parser.add_argument(
         "--model-type",
@@ -215,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot",
         action="store_true",
         help="write <out-dir>/<MODEL>_loss.png and <MODEL>_forecast.png",
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="CHECKPOINT",
+        help="continue training from a checkpoint written by --save-model (same flags; "
+        "--epochs is the total to reach)",
     )
     parser.add_argument(
         "--save-model",
@@ -252,6 +260,11 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> arg
     for key, value in datasets.PRESETS[args.dataset].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    if args.dataset == "sine":
+        try:
+            datasets.sine_split(args.sequence_length, args.test_fraction)
+        except datasets.FlagError as err:
+            parser.error(str(err))
     if args.data_dir is None:
         args.data_dir = "."
     if args.out_dir is None:
@@ -425,15 +438,18 @@ def forecast(model, window: torch.Tensor, steps: int) -> torch.Tensor:
     return torch.cat(out).reshape(steps)
 
 
-def fit(model, optimizer, data, args, device, on_epoch=None, history=None) -> History:
-    """Train for args.epochs epochs; after each, record train and test loss and call on_epoch."""
-    history = history or History()
+def fit(model, optimizer, data, args, device, generator, history, on_epoch=None) -> History:
+    """Train from the epoch after the last one in `history` up to args.epochs.
+
+    After each epoch: record the train and test loss, then call on_epoch(epoch, train, test).
+    `generator` draws the batch order (kept apart from the weights' random numbers, so that a
+    resumed run can restore it).
+    """
     train_x, train_y = data.train_x.to(device), data.train_y.to(device)
     test_x, test_y = data.test_x.to(device), data.test_y.to(device)
-    generator = torch.Generator().manual_seed(args.seed)  # batch order, independent of init
     max_batches = 1 if args.dry_run else None
-    start = time.perf_counter()
     for epoch in range(len(history.train_losses) + 1, args.epochs + 1):
+        start = time.perf_counter()
         train_loss = train_epoch(
             model, train_x, train_y, optimizer, args.batch_size, generator, max_batches
         )
@@ -445,9 +461,9 @@ def fit(model, optimizer, data, args, device, on_epoch=None, history=None) -> Hi
             )
         history.train_losses.append(train_loss)
         history.test_losses.append(test_loss)
+        history.seconds += time.perf_counter() - start
         if on_epoch is not None:
             on_epoch(epoch, train_loss, test_loss)
-    history.seconds += time.perf_counter() - start
     return history
 
 
@@ -492,25 +508,82 @@ class RunResult:
     forecast: torch.Tensor | None  # (steps,) the model's free-running forecast (series only)
     n_params: int
     initial_state: dict  # the weights before training, for comparing trained with untrained
+    final_state: dict  # training_state() at the end, what a checkpoint saves
 
 
 def check_forecast_range(args, data) -> None:
     """The forecast and its exact continuation must lie inside the test period."""
     n_test = len(data.test_y)
     if data.is_series and args.predict_start + args.predict_steps > n_test:
-        raise datasets.DataError(
+        raise datasets.FlagError(
             f"--predict-start {args.predict_start} + --predict-steps {args.predict_steps} run past "
             f"the end of the test period ({n_test} values); use smaller values"
         )
 
 
-def train_model(kind: str, args, data, device, on_epoch=None) -> RunResult:
-    """Seed, build, train and forecast with one model: the whole job for one model type."""
+class TrainingInterrupted(Exception):
+    """Ctrl-C during training; carries the state at the end of the last completed epoch."""
+
+    def __init__(self, epochs_done: int, state: dict | None):
+        super().__init__(f"interrupted after {epochs_done} completed epoch(s)")
+        self.epochs_done, self.state = epochs_done, state
+
+
+def training_state(model, optimizer, generator, history) -> dict:
+    """Everything needed to continue training exactly where it is (copies, not references)."""
+    return {
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "optimizer_state": copy.deepcopy(optimizer.state_dict()),
+        "generator_state": generator.get_state(),
+        "torch_rng_state": torch.get_rng_state(),  # dropout's random numbers
+        "epoch": len(history.train_losses),
+        "train_losses": list(history.train_losses),
+        "test_losses": list(history.test_losses),
+        "seconds": history.seconds,
+    }
+
+
+def train_model(
+    kind: str,
+    args,
+    data,
+    device,
+    on_epoch=None,
+    resume: dict | None = None,
+    keep_state: bool = False,
+) -> RunResult:
+    """Seed, build, train and forecast with one model: the whole job for one model type.
+
+    resume: a checkpoint dict to continue from. keep_state: remember the training state after
+    every epoch, so that Ctrl-C (TrainingInterrupted) can hand back the last completed one.
+    """
     seed_everything(args.seed)
     model = build_model(kind, **model_args(args, data.num_features)).to(device)
     initial_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    history = fit(model, optimizer, data, args, device, on_epoch)
+    generator = torch.Generator().manual_seed(args.seed)  # batch order, independent of init
+    history = History()
+    if resume is not None:
+        model.load_state_dict(resume["state_dict"])
+        optimizer.load_state_dict(resume["optimizer_state"])
+        generator.set_state(resume["generator_state"])
+        torch.set_rng_state(resume["torch_rng_state"])
+        history = History(
+            list(resume["train_losses"]), list(resume["test_losses"]), resume["seconds"]
+        )
+    last_state = None
+
+    def end_of_epoch(epoch, train_loss, test_loss):
+        nonlocal last_state
+        if keep_state:
+            last_state = training_state(model, optimizer, generator, history)
+        if on_epoch is not None:
+            on_epoch(epoch, train_loss, test_loss)
+
+    try:
+        fit(model, optimizer, data, args, device, generator, history, end_of_epoch)
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(last_state["epoch"] if last_state else 0, last_state) from None
     one_step = predict(model, data.test_x.to(device), args.test_batch_size)[:, 0].cpu()
     window = truth = pred = None
     if data.is_series:  # a free-running forecast only makes sense within one series
@@ -530,6 +603,7 @@ def train_model(kind: str, args, data, device, on_epoch=None) -> RunResult:
         pred,
         count_parameters(model),
         initial_state,
+        training_state(model, optimizer, generator, history),
     )
 
 
@@ -549,22 +623,23 @@ def default_checkpoint_path(kind: str) -> Path:
     return Path("checkpoints") / f"{kind}.pt"
 
 
-def save_checkpoint(path, result: RunResult, args, data) -> Path:
-    """Write a checkpoint dict that rebuilds the model without guessing (weights_only-safe)."""
-    h = result.history
+def save_checkpoint(path, kind: str, state: dict, args, data) -> Path:
+    """Write a checkpoint that rebuilds the model without guessing and can resume training.
+
+    `state` comes from training_state(). Only tensors, numbers, strings, lists and dicts go in,
+    so torch.load(path, weights_only=True) reads it back.
+    """
     plain_args = {
         k: v for k, v in vars(args).items() if v is None or isinstance(v, (str, int, float, bool))
     }
+    losses = state["train_losses"], state["test_losses"]
     checkpoint = {
         "format": CHECKPOINT_FORMAT,
-        "model_type": result.model_type,
+        "model_type": kind,
         "model_args": model_args(args, data.num_features),
-        "state_dict": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
-        "epoch": len(h.train_losses),
-        "train_losses": list(h.train_losses),
-        "test_losses": list(h.test_losses),
-        "final_train_loss": h.train_losses[-1] if h.train_losses else None,
-        "final_test_loss": h.test_losses[-1] if h.test_losses else None,
+        **state,
+        "final_train_loss": losses[0][-1] if losses[0] else None,
+        "final_test_loss": losses[1][-1] if losses[1] else None,
         "args": plain_args,
         "data": {
             "dataset": data.name,
@@ -577,14 +652,59 @@ def save_checkpoint(path, result: RunResult, args, data) -> Path:
     return Path(path)
 
 
+def read_checkpoint(path) -> dict:
+    """Load a checkpoint safely and check that it has every part a seqpred checkpoint has."""
+    ckpt = load_pt(path, "checkpoint")
+    needed = (
+        "model_type",
+        "model_args",
+        "state_dict",
+        "optimizer_state",
+        "generator_state",
+        "torch_rng_state",
+        "train_losses",
+        "test_losses",
+        "seconds",
+        "data",
+    )
+    if (
+        ckpt.get("format") != CHECKPOINT_FORMAT
+        or ckpt.get("model_type") not in MODEL_TYPES
+        or any(key not in ckpt for key in needed)
+    ):
+        raise FileFormatError(f"{path} is not a valid seqpred checkpoint file")
+    return ckpt
+
+
 def load_checkpoint(path) -> tuple[nn.Module, dict]:
     """Rebuild a model from a checkpoint written by save_checkpoint."""
-    ckpt = load_pt(path, "checkpoint")
-    if ckpt.get("format") != CHECKPOINT_FORMAT or ckpt.get("model_type") not in MODEL_TYPES:
-        raise FileFormatError(f"{path} is not a valid seqpred checkpoint file")
+    ckpt = read_checkpoint(path)
     model = build_model(ckpt["model_type"], **ckpt["model_args"])
     model.load_state_dict(ckpt["state_dict"], strict=True)
     return model, ckpt
+
+
+def check_resume(ckpt: dict, path, args, data) -> None:
+    """A checkpoint can only continue the run the flags describe; say which flag differs."""
+    saved = ckpt["model_args"]
+    pairs = [
+        ("--model-type", ckpt["model_type"], args.model_type),
+        ("--hidden-size", saved.get("hidden_size"), args.hidden_size),
+        ("--num-layers", saved.get("num_layers"), args.num_layers),
+        ("--sequence-length", ckpt["data"].get("sequence_length"), data.sequence_length),
+        ("--dataset", ckpt["data"].get("dataset"), data.name),
+    ]
+    for flag, theirs, ours in pairs:
+        if theirs != ours:
+            raise FileFormatError(
+                f"{path} was trained with {flag} {theirs}, but this run asks for {ours}; "
+                f"pass {flag} {theirs} to resume it"
+            )
+    if len(ckpt["train_losses"]) >= args.epochs:
+        raise FileFormatError(
+            f"{path} has already trained {len(ckpt['train_losses'])} epochs; pass an --epochs "
+            "larger than that to train further"
+        )
 
 
 # ----------------------------------------------------------------------------- reporting
@@ -653,32 +773,63 @@ def write_plots(result: RunResult, data, args, device) -> list[Path]:
 
 
 # ----------------------------------------------------------------------------- entry point
+def output_dirs(args, checkpoint: Path | None) -> list[Path]:
+    """The folders this run will write to."""
+    dirs = [Path(args.out_dir)] if getattr(args, "plot", True) else []
+    if args.dataset == "sine":
+        dirs.append(Path(args.data_dir))
+    if checkpoint is not None:
+        dirs.append(checkpoint.parent)
+    return dirs
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = check_args(parser, parser.parse_args(argv))
     keep_freed_memory()
+    kind = args.model_type
+    checkpoint = None
+    if args.save_model is not None:
+        checkpoint = Path(args.save_model or default_checkpoint_path(kind))
     try:
         device = resolve_device(args.device)
         args.impl = resolve_impl(args.impl, device)
-    except DeviceError as err:
-        parser.error(str(err))
-    try:
+        for directory in output_dirs(args, checkpoint):
+            check_writable(directory)  # fail now, not after training
         data = prepare_data(args)
         check_forecast_range(args, data)
-    except (datasets.DataError, FileNotFoundError) as err:
+        resume = None
+        if args.resume is not None:
+            resume = read_checkpoint(args.resume)
+            check_resume(resume, args.resume, args, data)
+    except (DeviceError, datasets.FlagError) as err:
+        parser.error(str(err))
+    except (datasets.DataError, FileNotFoundError, FileFormatError, OSError) as err:
         raise SystemExit(f"main.py: error: {err}") from None
 
-    kind = args.model_type
+    start = f", resuming after epoch {len(resume['train_losses'])}" if resume else ""
     print(
         f"{kind} ({args.impl}) on {device}: {len(data.train_x)} training and "
-        f"{len(data.test_x)} test windows "
-        f"of length {data.sequence_length}"
+        f"{len(data.test_x)} test windows of length {data.sequence_length}{start}"
     )
     logger = EpochLogger(kind, args.epochs, args.log_interval)
     try:
-        result = train_model(kind, args, data, device, on_epoch=logger)
+        result = train_model(kind, args, data, device, logger, resume, checkpoint is not None)
     except TrainingDiverged as err:
         raise SystemExit(f"main.py: error: {err}") from None
+    except TrainingInterrupted as err:
+        logger.close()
+        print(
+            f"Interrupted (Ctrl-C) during epoch {err.epochs_done + 1} of {args.epochs}; "
+            f"{err.epochs_done} epoch(s) completed."
+        )
+        if checkpoint is not None and err.state is not None:
+            save_checkpoint(checkpoint, kind, err.state, args, data)
+            print(
+                f"Saved the state after epoch {err.epochs_done} to {checkpoint}; continue "
+                f"with: --resume {checkpoint}"
+            )
+        return 130
     finally:
         logger.close()
     h = result.history
@@ -691,9 +842,9 @@ def main(argv=None) -> int:
     report_errors(result, data, args)
     if args.plot:
         print("Wrote " + ", ".join(map(str, write_plots(result, data, args, device))))
-    if args.save_model is not None:
-        path = save_checkpoint(args.save_model or default_checkpoint_path(kind), result, args, data)
-        print(f"Saved checkpoint {path}")
+    if checkpoint is not None:
+        save_checkpoint(checkpoint, kind, result.final_state, args, data)
+        print(f"Saved checkpoint {checkpoint}")
     return 0
 
 

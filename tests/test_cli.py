@@ -93,4 +93,5 @@ def test_corrupt_data_file_exits_cleanly_and_is_left_alone(tiny_flags, tmp_path)
 def test_forecast_past_the_test_period_is_rejected(tiny_flags, capsys):
     with pytest.raises(SystemExit) as exc:
         trainer.main([*tiny_flags, "--dry-run", "--predict-start", "395", "--predict-steps", "50"])
-    assert "run past the end of the test period" in str(exc.value.code)
+    assert exc.value.code == 2
+    assert "run past the end of the test period" in capsys.readouterr().err

@@ -89,7 +89,7 @@ def test_forecast_feeds_each_prediction_back():
 def test_checkpoint_round_trip_gives_identical_predictions(tmp_path, small_data):
     args = small_args(epochs=2)
     result = trainer.train_model("GRU", args, small_data, torch.device("cpu"))
-    path = trainer.save_checkpoint(tmp_path / "gru.pt", result, args, small_data)
+    path = trainer.save_checkpoint(tmp_path / "gru.pt", "GRU", result.final_state, args, small_data)
     raw = torch.load(path, weights_only=True)  # plain dicts, tensors and values only
     assert raw["model_type"] == "GRU" and raw["model_args"]["hidden_size"] == 8
     assert raw["train_losses"] == result.history.train_losses
