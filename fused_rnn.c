@@ -40,7 +40,7 @@ static inline float fast_expf(float x) {
 #endif
 
 /* The helpers below are kept out of line: inlined into the time loops, gcc loses track of
- * which pointers may alias and stops vectorizing them (measured: 5x slower). */
+ * which pointers may alias and stops vectorizing them (measured: 3 to 4 times slower). */
 #if defined(__GNUC__)
 #define HELPER static __attribute__((noinline))
 #else
