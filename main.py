@@ -500,7 +500,6 @@ class RunResult:
 
     model_type: str
     model: nn.Module
-    optimizer: torch.optim.Optimizer
     history: History
     one_step: torch.Tensor  # (n_test,) one-step-ahead predictions of the test targets
     window: torch.Tensor | None  # (seq_len,) the true values seeding the forecast, series units
@@ -529,10 +528,15 @@ class TrainingInterrupted(Exception):
         self.epochs_done, self.state = epochs_done, state
 
 
+def copy_of_weights(model) -> dict:
+    """The model's state_dict as CPU copies, unaffected by further training."""
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
 def training_state(model, optimizer, generator, history) -> dict:
     """Everything needed to continue training exactly where it is (copies, not references)."""
     return {
-        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "state_dict": copy_of_weights(model),
         "optimizer_state": copy.deepcopy(optimizer.state_dict()),
         "generator_state": generator.get_state(),
         "torch_rng_state": torch.get_rng_state(),  # dropout's random numbers
@@ -559,7 +563,7 @@ def train_model(
     """
     seed_everything(args.seed)
     model = build_model(kind, **model_args(args, data.num_features)).to(device)
-    initial_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    initial_state = copy_of_weights(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     generator = torch.Generator().manual_seed(args.seed)  # batch order, independent of init
     history = History()
@@ -595,7 +599,6 @@ def train_model(
     return RunResult(
         kind,
         model,
-        optimizer,
         history,
         data.unscale(one_step),
         window,
