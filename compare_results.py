@@ -93,7 +93,7 @@ def run_job(kind: str, seed: int, args, data, device_name: str) -> dict:
     h = result.history
     profiles = trainer.gradient_profiles(result, run_args, data, device)
     gates = None
-    if kind == "LSTM" and seed == args.seed:
+    if kind == "LSTM":
         window = data.test_x[args.predict_start].to(device)
         gates = {k: v.tolist() for k, v in analysis.lstm_gates(result.model.lstm, window).items()}
     return {
@@ -398,12 +398,18 @@ def write_figures(runs: list[dict], report: dict, data, args) -> list[Path]:
     n = args.seeds
     band = f" — median of {n} seeds, band: min to max" if n > 1 else ""
     scaled = ", standardized units" if data.units else ""
-    first = {r["model"]: r for r in runs if r["seed"] == args.seed}
-    first = {kind: first[kind] for kind in args.models}  # legend in the order asked for
+    # Each model's run with its lowest seed (after Ctrl-C that need not be --seed itself).
+    first = {
+        kind: min((r for r in runs if r["model"] == kind), key=lambda r: r["seed"])
+        for kind in args.models
+    }
     truth = data.unscale(data.test_y[:, 0]).numpy()
     start, steps = args.predict_start, args.predict_steps
     ylabel = f"{data.quantity} ({data.units})" if data.units else data.quantity
-    seed_note = f" (seed {args.seed})" if n > 1 else ""
+    shown = sorted({r["seed"] for r in first.values()})
+    seed_note = ""
+    if n > 1:
+        seed_note = f" (seed {shown[0]})" if len(shown) == 1 else " (each model's lowest seed)"
     naive = baselines(data, args)["persistence"]["one_step"]
     profiles = {
         kind: {
@@ -442,7 +448,7 @@ def write_figures(runs: list[dict], report: dict, data, args) -> list[Path]:
             + (f" (median of {n} seeds)" if n > 1 else ""),
         ),
     ]
-    if "LSTM" in first:
+    if "LSTM" in first and first["LSTM"]["gates"] is not None:
         paths.append(
             plots.plot_gates(
                 np.array(first["LSTM"]["window"])[:, None],
@@ -470,10 +476,8 @@ def write_outputs(runs: list[dict], data, args, note: str = "", wall=None) -> li
 
 
 def save_finished(done: list[dict], data, args) -> list[Path]:
-    """After Ctrl-C: the outputs of the models whose first seed had finished, marked partial."""
-    kinds = [
-        k for k in args.models if any(r["model"] == k and r["seed"] == args.seed for r in done)
-    ]
+    """After Ctrl-C: the outputs of every finished run, whatever its seed, marked partial."""
+    kinds = [k for k in args.models if any(r["model"] == k for r in done)]
     if not kinds:
         return []
     partial = argparse.Namespace(**{**vars(args), "models": kinds})

@@ -214,3 +214,18 @@ def test_a_series_shorter_than_one_window_exits_2_naming_the_file(tmp_path, caps
         trainer.main(["--dataset", "csv", "--csv", str(path), "--column", "v", "--dry-run"])
     assert exc.value.code == 2
     assert str(path) in capsys.readouterr().err
+
+
+def test_partial_results_keep_a_run_whose_seed_is_not_the_first(tiny_flags, tmp_path):
+    """Only seed 1 finished before Ctrl-C: its run is still written (deterministic twin of the
+    subprocess test above, where which seed finishes first is up to the scheduler)."""
+    import compare_results
+
+    parser = compare_results.build_parser()
+    args = trainer.check_args(parser, parser.parse_args([*tiny_flags, "--models", "RNN"]))
+    args.seeds, args.jobs, args.impl = 2, 1, "torch"
+    data = trainer.prepare_data(args)
+    done = [compare_results.run_job("RNN", 1, args, data, "cpu")]
+    paths = compare_results.save_finished(done, data, args)
+    report = (tmp_path / "figs" / "results.md").read_text()
+    assert paths and "1 of 2 runs had finished" in report and "| RNN |" in report
