@@ -206,7 +206,9 @@ def main(argv=None) -> int:
     table = summarize(runs, args)
     out = Path(args.out_dir)
     text = results_markdown(table, runs, args)
-    import plots  # matplotlib only now, after the worker processes have been forked
+    from seqpred import (
+        figures as plots,  # matplotlib only now, after the worker processes have been forked
+    )
 
     paths = [
         plots.plot_error_vs_length(

@@ -22,12 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import analysis
 import main as trainer
-import metrics
 from data import DataError, FlagError
-from fileio import FileFormatError, atomic_write, check_writable
 from models import MODEL_TYPES
+from seqpred import analysis, metrics
+from seqpred.fileio import FileFormatError, atomic_write, check_writable
 
 # Heaviest first, so that parallel workers finish at about the same time.
 COST_ORDER = {"LSTM": 0, "GRU": 1, "RNN": 2}
@@ -385,7 +384,9 @@ def write_text(path: Path, text: str) -> Path:
 
 def write_figures(runs: list[dict], report: dict, data, args) -> list[Path]:
     """loss_curves.png (median and min-max band over seeds), predictions.png, one_step.png."""
-    import plots  # matplotlib only now: worker processes forked earlier stay smaller
+    from seqpred import (
+        figures as plots,  # matplotlib only now: worker processes forked earlier stay smaller
+    )
 
     out = Path(args.out_dir)
     curves = {

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from fileio import FileFormatError, load_pt, save_pt
+from seqpred.fileio import FileFormatError, load_pt, save_pt
 
 FORMAT = "seqpred-dataset-v1"
 # The article's series: t = linspace(0, 1000, 2000), y = sin(2*pi*t/20): 40 samples per period.

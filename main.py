@@ -22,12 +22,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-import analysis
 import data as datasets
-import fused
-import metrics
-from fileio import FileFormatError, check_writable, load_pt, save_pt
 from models import IMPLEMENTATIONS, MODEL_TYPES, build_model, count_parameters
+from seqpred import analysis, fused, metrics
+from seqpred.fileio import FileFormatError, check_writable, load_pt, save_pt
 
 CHECKPOINT_FORMAT = "seqpred-checkpoint-v1"
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -736,7 +734,7 @@ def report_errors(result: RunResult, data, args) -> None:
 
 def write_plots(result: RunResult, data, args, device) -> list[Path]:
     """One model's figures: losses, forecast, gradient flow, and the gates of an LSTM."""
-    import plots  # matplotlib is only needed here
+    from seqpred import figures as plots  # matplotlib is only needed here
 
     kind, h, out = result.model_type, result.history, Path(args.out_dir)
     paths = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 from torch import nn
 
 import cells
-import fused
+from seqpred import fused
 
 # Where the recurrent layer comes from: PyTorch's nn modules; cells.py's cells written from the
 # equations (readable, slow); or fused.py's C kernels (fast on a CPU). All three keep the same

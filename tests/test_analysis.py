@@ -6,11 +6,11 @@ import pytest
 import torch
 
 import adding_task
-import analysis
 import compare_results
 import data as datasets
 import main as trainer
 from models import build_model
+from seqpred import analysis
 
 
 def test_gradient_profile_sees_only_what_the_model_uses():

@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 import data as datasets
-import fused
 import main as trainer
+from seqpred import fused
 
 pytestmark = pytest.mark.skipif(not fused.available()[0], reason="no C compiler for fused.py")
 

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-import metrics
+from seqpred import metrics
 
 
 def test_errors_by_hand():

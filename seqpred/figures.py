@@ -10,7 +10,7 @@ matplotlib.use("Agg")  # no display needed; must come before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from fileio import atomic_write  # noqa: E402
+from seqpred.fileio import atomic_write  # noqa: E402
 
 # One colour and one marker per model, the same in every figure.
 STYLE = {
