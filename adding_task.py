@@ -11,19 +11,26 @@ against length), results.md and results.json.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
-import compare_results
 import data as datasets
 import main as trainer
 from models import IMPLEMENTATIONS, MODEL_TYPES
+from seqpred import cli, evaluation, flags, parallel, report, runtime
+from seqpred.fileio import write_json, write_text
+from seqpred.interrupts import signals_deferred, signals_ignored
+from seqpred.progress import EpochLogger
+
+
+def length(text: str) -> int:
+    value = flags.positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(
+            f"must be 2 or more (one marked value per half), got {text}"
+        )
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,45 +40,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--lengths",
-        type=trainer.positive_int,
+        type=length,
         nargs="+",
         default=[10, 25, 50, 100],
-        help="sequence lengths to try (default: 10 25 50 100)",
+        help="sequence lengths to try, each at least 2 (default: 10 25 50 100)",
     )
-    p.add_argument(
-        "--models",
-        type=trainer.model_type,
-        nargs="+",
-        choices=list(MODEL_TYPES),
-        default=list(MODEL_TYPES),
-        help="model types (default: RNN LSTM GRU)",
-    )
-    p.add_argument(
-        "--seeds",
-        type=trainer.positive_int,
-        default=1,
-        help="seeds per model and length; mean ± std across them (default: 1)",
-    )
-    p.add_argument(
-        "--seed", type=trainer.non_negative_int, default=0, help="the first seed (default: 0)"
-    )
+    flags.add_run_set_arguments(p, MODEL_TYPES)
+    p.add_argument("--seed", type=flags.seed, default=0, help="the first seed (default: 0)")
     p.add_argument(
         "--epochs",
-        type=trainer.positive_int,
+        type=flags.positive_int,
         default=40,
         help="epochs over the 5000 training sequences (default: 40)",
     )
     p.add_argument(
         "--batch-size",
-        type=trainer.positive_int,
+        type=flags.positive_int,
         default=100,
         help="sequences per batch (default: 100)",
     )
     p.add_argument(
-        "--lr", type=trainer.positive_float, default=3e-3, help="Adam learning rate (default: 3e-3)"
+        "--lr", type=flags.positive_float, default=3e-3, help="Adam learning rate (default: 3e-3)"
     )
     p.add_argument(
-        "--hidden-size", type=trainer.positive_int, default=20, help="hidden units (default: 20)"
+        "--hidden-size", type=flags.positive_int, default=20, help="hidden units (default: 20)"
     )
     p.add_argument(
         "--impl",
@@ -80,16 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="recurrent layer implementation, as in main.py (default: auto)",
     )
     p.add_argument(
-        "--device", choices=trainer.DEVICES, default="auto", help="as in main.py (default: auto)"
-    )
-    p.add_argument(
-        "--jobs",
-        type=trainer.positive_int,
-        help="runs trained at the same time (default: the number of CPU cores on CPU, 1 on a GPU)",
+        "--device", choices=flags.DEVICES, default="auto", help="as in main.py (default: auto)"
     )
     p.add_argument(
         "--log-interval",
-        type=trainer.positive_int,
+        type=flags.positive_int,
         default=10,
         help="epochs between log lines (default: 10)",
     )
@@ -101,29 +88,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def run_length(kind: str, length: int, seed: int, args, device_name: str) -> dict:
+def run_length(task: tuple, stop: parallel.StopFlag) -> dict:
     """Train one model on the adding problem of one length; return its final test error."""
-    data = datasets.build_adding(length)
-    run_args = argparse.Namespace(
-        **{
-            **vars(args),
-            "seed": seed,
-            "test_batch_size": 1000,
-            "num_layers": 1,
-            "dropout": 0.0,
-            "dry_run": False,
-            "predict_start": 0,
-            "predict_steps": 1,
-        }
+    kind, n, seed, args, device = task
+    data = datasets.build_adding(n)
+    config = trainer.RunConfig(
+        hidden_size=args.hidden_size,
+        impl=args.impl,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=seed,
     )
-    logger = trainer.EpochLogger(
-        f"{kind} length {length} seed {seed}", args.epochs, args.log_interval, bar=False
-    )
-    result = trainer.train_model(kind, run_args, data, torch.device(device_name), logger)
+    logger = EpochLogger(f"{kind} length {n} seed {seed}", args.epochs, args.log_interval, False)
+
+    def on_epoch(epoch, train_loss, test_loss):
+        stop.check()  # Ctrl-C, SIGTERM: stop at the end of this epoch
+        logger(epoch, train_loss, test_loss)
+
+    result = trainer.train_model(kind, data, config, device, on_epoch)
     variance = float(data.test_y.var())  # the error of always predicting the mean
     return {
         "model": kind,
-        "length": length,
+        "length": n,
         "seed": seed,
         "test_mse": result.history.test_losses[-1],
         "relative_mse": result.history.test_losses[-1] / variance,
@@ -132,21 +119,17 @@ def run_length(kind: str, length: int, seed: int, args, device_name: str) -> dic
     }
 
 
-def summarize(runs: list[dict], args) -> dict:
+def summarize(runs: list[dict], models, lengths) -> dict:
     """{model: {length: {"mean", "std", "min", "max"}}} of the relative test MSE."""
     table = {}
-    for kind in args.models:
-        table[kind] = {}
-        for length in args.lengths:
-            values = [
-                r["relative_mse"] for r in runs if r["model"] == kind and r["length"] == length
-            ]
-            table[kind][length] = {
-                "mean": float(np.mean(values)),
-                "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-                "min": float(np.min(values)),
-                "max": float(np.max(values)),
-            }
+    for kind in models:
+        rows = {}
+        for n in lengths:
+            values = [r["relative_mse"] for r in runs if r["model"] == kind and r["length"] == n]
+            if values:
+                rows[n] = evaluation.summarize(values)
+        if rows:
+            table[kind] = rows
     return table
 
 
@@ -163,7 +146,7 @@ def results_markdown(table: dict, runs: list[dict], args) -> str:
     ]
     for kind, row in table.items():
         seconds = sum(r["train_seconds"] for r in runs if r["model"] == kind)
-        cells = [compare_results.fmt(row[length], ".3f") for length in args.lengths]
+        cells = [report.fmt(row.get(length), ".3f") for length in args.lengths]
         lines.append(f"| {kind} | " + " | ".join(cells) + f" | {seconds:.0f} |")
     lines += [
         "",
@@ -175,63 +158,91 @@ def results_markdown(table: dict, runs: list[dict], args) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    trainer.keep_freed_memory()
-    try:
-        device = trainer.resolve_device(args.device)
-        args.impl = trainer.resolve_impl(args.impl, device)
-    except trainer.DeviceError as err:
-        parser.error(str(err))
-    if args.jobs is None:
-        args.jobs = 1 if device.type != "cpu" else os.cpu_count() or 1
-    tasks = [
-        (kind, length, args.seed + i, args, str(device))
-        for length in sorted(args.lengths, reverse=True)  # longest (slowest) first
-        for kind in args.models
-        for i in range(args.seeds)
-    ]
-    print(f"Adding problem on {device}: {len(tasks)} runs, {args.epochs} epochs each")
-    start = time.perf_counter()
-    runs = []
-    for r in compare_results.map_jobs(run_length, tasks, min(args.jobs, len(tasks))):
-        runs.append(r)
-        print(
-            f"[{len(runs)}/{len(tasks)}] {r['model']} length {r['length']} seed {r['seed']}: "
-            f"test MSE / variance {r['relative_mse']:.3f} ({r['train_seconds']:.1f} s)",
-            flush=True,
-        )
-    wall = time.perf_counter() - start
-    table = summarize(runs, args)
-    out = Path(args.out_dir)
-    text = results_markdown(table, runs, args)
-    from seqpred import (
-        figures as plots,  # matplotlib only now, after the worker processes have been forked
-    )
+def write_outputs(runs: list[dict], args, wall: float, note: str = "") -> list[Path]:
+    from seqpred import figures  # matplotlib only now, once training is over
 
+    table = summarize(runs, args.models, args.lengths)
+    text = note + results_markdown(table, runs, args)
+    out = Path(args.out_dir)
+    summary = {"flags": vars(args), "wall_seconds": wall, "summary": table, "runs": runs}
     paths = [
-        plots.plot_error_vs_length(
+        write_text(out / "results.md", text),
+        write_json(out / "results.json", summary),
+        figures.plot_error_vs_length(
             table,
             out / "adding_task.png",
             "Adding problem: who remembers an input length/2 steps back?",
         ),
-        compare_results.write_text(out / "results.md", text),
-        compare_results.write_text(
-            out / "results.json",
-            json.dumps(
-                {"flags": vars(args), "wall_seconds": wall, "summary": table, "runs": runs},
-                indent=1,
-            )
-            + "\n",
-        ),
     ]
     print()
     print(text)
-    print(f"{wall:.0f} s of wall time")
-    for path in paths:
-        print(f"Wrote {path}")
-    return 0
+    return paths
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    flags.check_run_set(parser, args, "lengths")
+    runtime.keep_freed_memory()
+    return cli.run(parser, sweep, args)
+
+
+def sweep(args) -> int:
+    """Everything main() does once the flags are checked."""
+    device = runtime.resolve_device(args.device)
+    args.impl = runtime.resolve_impl(args.impl, device)
+    cli.check_folders([args.out_dir])
+    args.jobs = runtime.default_jobs(args.jobs, device, 0.0)
+    runtime.use_threads(args.jobs)
+    tasks = [
+        (kind, n, args.seed + i, args, device)
+        for n in sorted(args.lengths, reverse=True)  # longest (slowest) first
+        for kind in args.models
+        for i in range(args.seeds)
+    ]
+    print(
+        f"Adding problem with {runtime.describe(args.impl, device)}: {len(tasks)} runs, "
+        f"{args.epochs} epochs each, {args.jobs} at a time"
+    )
+    args.device = str(device)
+    start, finished = time.perf_counter(), []
+
+    def on_done(r):
+        finished.append(r)
+        print(
+            f"[{len(finished)}/{len(tasks)}] {r['model']} length {r['length']} seed "
+            f"{r['seed']}: test MSE / variance {r['relative_mse']:.3f} "
+            f"({r['train_seconds']:.1f} s)",
+            flush=True,
+        )
+
+    def on_failed(task, err):
+        print(
+            f"adding_task.py: error: {task[0]} length {task[1]} seed {task[2]}: {err}",
+            file=sys.stderr,
+        )
+
+    outcome = parallel.run_all(run_length, tasks, args.jobs, on_done, on_failed)
+    wall = time.perf_counter() - start
+    if outcome.complete:
+        with signals_deferred():
+            paths = write_outputs(outcome.done, args, wall)
+        print(f"{wall:.0f} s of wall time")
+        for path in paths:
+            print(f"Wrote {path}")
+        return 0
+    stopped = f" ({outcome.interrupted.name})" if outcome.interrupted else ""
+    print(f"\nStopped{stopped}: {len(outcome.done)} of {len(tasks)} runs had finished.")
+    with signals_ignored():
+        if outcome.done:
+            note = (
+                f"**{'Interrupted' if outcome.interrupted else 'Partial'}**: "
+                f"{len(outcome.done)} of {len(tasks)} runs had finished; the table covers "
+                "only those.\n\n"
+            )
+            for path in write_outputs(outcome.done, args, wall, note):
+                print(f"Wrote {path} (partial)")
+    return outcome.interrupted.status if outcome.interrupted else 1
 
 
 if __name__ == "__main__":

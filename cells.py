@@ -1,6 +1,7 @@
 """The three recurrent cells written from their equations, and layers that unroll them in time.
 
-Select them with `--impl scratch`. Each layer keeps its weights in the same layout and under the
+Select them with `--impl scratch` (models.py picks `cells.LSTM` where the plain case picks
+`nn.LSTM`). Each layer keeps its weights in the same layout and under the
 same names as nn.RNN / nn.LSTM / nn.GRU (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ...),
 so a state_dict moves between the two implementations, and tests check that both compute the
 same outputs and gradients. The cells are slower than PyTorch's fused kernels, but readable.
@@ -119,18 +120,18 @@ class _Unrolled(nn.Module):
         return torch.stack(finals)  # h_n: (num_layers, batch, hidden_size)
 
 
-class ScratchRNN(_Unrolled):
+class RNN(_Unrolled):
     cell_class = RNNCell
 
 
-class ScratchGRU(_Unrolled):
+class GRU(_Unrolled):
     cell_class = GRUCell
 
     def _reference(self, input_size, hidden_size, num_layers):
         return nn.GRU(input_size, hidden_size, num_layers)
 
 
-class ScratchLSTM(_Unrolled):
+class LSTM(_Unrolled):
     cell_class = LSTMCell
 
     def _reference(self, input_size, hidden_size, num_layers):
@@ -146,3 +147,19 @@ class ScratchLSTM(_Unrolled):
     def _final(self, finals):
         # (h_n, c_n), each (num_layers, batch, hidden_size), as nn.LSTM returns them
         return torch.stack([h for h, _ in finals]), torch.stack([c for _, c in finals])
+
+
+def lstm_gates(lstm: nn.Module, window: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Forget, input and output gate activations (seq_len, hidden) of an LSTM along one window.
+
+    window: (seq_len, input_size). Works for every implementation: the weights of an nn.LSTM
+    (or of the fused layer) are copied into this file's LSTM, whose cells report their gates.
+    """
+    if type(lstm) is not LSTM:
+        copy = LSTM(lstm.input_size, lstm.hidden_size, lstm.num_layers)
+        copy.load_state_dict(lstm.state_dict(), strict=True)
+        lstm = copy.to(window.device)
+    lstm.eval()
+    with torch.no_grad():
+        _, gates = lstm(window.unsqueeze(0), return_gates=True)  # (1, seq_len, hidden) each
+    return {name: g[0].cpu() for name, g in gates.items()}

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from seqpred.fileio import FileFormatError, load_pt, save_pt
+from seqpred.csvseries import read_series_csv
+from seqpred.errors import DataError, FileFormatError, FlagError
+from seqpred.fileio import load_pt, save_pt
+
+__all__ = ["DataError", "FlagError", "SeriesData", "read_series_csv"]
 
 FORMAT = "seqpred-dataset-v1"
 # The article's series: t = linspace(0, 1000, 2000), y = sin(2*pi*t/20): 40 samples per period.
@@ -21,20 +24,22 @@ DATASETS = ("sine", "elnino", "csv", "adding")
 # Defaults that depend on the data set: an 80-step look-back suits a 40-sample sine period,
 # two years suit monthly data, and a forecast must fit inside the (shorter) test period.
 PRESETS = {
-    "sine": {"sequence_length": 80, "predict_start": 123, "predict_steps": 100},
-    "elnino": {"sequence_length": 24, "predict_start": 0, "predict_steps": 24},
-    "csv": {"sequence_length": 24, "predict_start": 0, "predict_steps": 12},
+    "sine": {
+        "sequence_length": 80,
+        "test_fraction": 0.2,
+        "predict_start": 123,
+        "predict_steps": 100,
+    },
+    "elnino": {
+        "sequence_length": 24,
+        "test_fraction": 0.2,
+        "predict_start": 0,
+        "predict_steps": 24,
+    },
+    "csv": {"sequence_length": 24, "test_fraction": 0.2, "predict_start": 0, "predict_steps": 12},
     "adding": {"sequence_length": 50, "predict_start": 0, "predict_steps": 1},
 }
 ADDING_SIZES = {"train": 5000, "test": 1000}
-
-
-class DataError(Exception):
-    """A problem with the data that the user can fix; the message is one line that says how."""
-
-
-class FlagError(DataError):
-    """Flags that cannot work with this data (a window longer than the series, ...): exit 2."""
 
 
 @dataclass
@@ -53,6 +58,7 @@ class SeriesData:
     units: str = ""
     quantity: str = "value"  # what the series measures, for axis labels
     meta: dict = field(default_factory=dict)  # plain values saved with the data (source, ...)
+    kind: str = "series"  # "series": consecutive windows of one series; "sequences": independent
 
     @property
     def sequence_length(self) -> int:
@@ -65,7 +71,7 @@ class SeriesData:
     @property
     def is_series(self) -> bool:
         """True when the test windows are consecutive windows of one series (not for adding)."""
-        return self.name != "adding"
+        return self.kind == "series"
 
     def unscale(self, values: torch.Tensor) -> torch.Tensor:
         """Scaled model outputs back to the series' own units."""
@@ -102,6 +108,22 @@ def sine_split(sequence_length: int, test_fraction: float) -> int:
             f"--test-fraction {test_fraction} leaves no {empty} windows out of {n_windows}"
         )
     return n_train
+
+
+def check_flags(args) -> None:
+    """FlagError for flags the data set cannot work with, found before any file is touched."""
+    if args.dataset == "sine":
+        sine_split(args.sequence_length, args.test_fraction)
+
+
+def check_forecast(data: SeriesData, start: int, steps: int) -> None:
+    """The illustrated forecast and its exact continuation must lie inside the test period."""
+    n_test = len(data.test_y)
+    if data.is_series and start + steps > n_test:
+        raise FlagError(
+            f"--predict-start {start} + --predict-steps {steps} run past the end of the test "
+            f"period ({n_test} values); use smaller values"
+        )
 
 
 def build_sine(sequence_length: int = 80, test_fraction: float = 0.2) -> SeriesData:
@@ -189,59 +211,37 @@ def load_dataset(data_dir: str | Path, sequence_length: int, test_fraction: floa
     )
 
 
+# ----------------------------------------------------------------------------- from the flags
+def prepare(args, log=print) -> SeriesData:
+    """Build or load the data set the flags ask for."""
+    if args.dataset == "elnino":
+        return load_elnino(args.sequence_length, args.test_fraction)
+    if args.dataset == "adding":
+        return build_adding(args.sequence_length)
+    if args.dataset == "csv":
+        return load_csv(
+            args.csv, args.column, args.date_column, args.sequence_length, args.test_fraction
+        )
+    # The sine data set is saved to disk, as in the article: generated once, then reused.
+    if will_generate(args):
+        data = build_sine(args.sequence_length, args.test_fraction)
+        paths = save_dataset(data, args.data_dir)
+        log(
+            f"{'Generated' if args.generate_data else 'No data files found; generated'} "
+            f"{paths[0]} and {paths[1]}"
+        )
+        return data
+    return load_dataset(args.data_dir, args.sequence_length, args.test_fraction)
+
+
+def will_generate(args) -> bool:
+    """Whether prepare_data will write the sine data files (asked for, or none there yet)."""
+    folder = Path(args.data_dir)
+    missing = not ((folder / TRAIN_FILE).exists() or (folder / TEST_FILE).exists())
+    return args.dataset == "sine" and (args.generate_data or missing)
+
+
 # ----------------------------------------------------------------------------- real series
-def read_series_csv(
-    path: str | Path, column: str, date_column: str | None = None
-) -> tuple[list[float], list[str] | None]:
-    """Read one numeric column (and optionally a date column) of a CSV file with a header row.
-
-    Every problem is a DataError naming the file, and the row where there is one. Missing
-    values are refused, not guessed: fill or drop them first, with a rule you can defend.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise DataError(
-            f"{path}: not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start}); "
-            "save it as UTF-8"
-        ) from None
-    rows = list(csv.reader(text.splitlines()))
-    if not rows or not any(cell.strip() for cell in rows[0]):
-        raise DataError(f"{path}: the file is empty")
-    header = [h.strip() for h in rows[0]]
-    for name in filter(None, (column, date_column)):
-        if name not in header:
-            raise DataError(f"{path}: no column {name!r} (columns: {', '.join(header)})")
-    col, date_col = header.index(column), header.index(date_column) if date_column else None
-    values, dates = [], []
-    for line, row in enumerate(rows[1:], start=2):  # line 1 is the header
-        if not any(cell.strip() for cell in row):
-            continue  # a blank line, e.g. at the end of the file
-        cell = row[col].strip() if col < len(row) else ""
-        if cell == "":
-            raise DataError(
-                f"{path}: row {line}: missing value in column {column!r}; "
-                "fill or drop the gap first (seqpred does not guess missing values)"
-            )
-        try:
-            value = float(cell)
-        except ValueError:
-            raise DataError(
-                f"{path}: row {line}: {cell!r} in column {column!r} is not a number"
-            ) from None
-        if not math.isfinite(value):
-            raise DataError(f"{path}: row {line}: {cell!r} in column {column!r} is not finite")
-        values.append(value)
-        if date_col is not None:
-            dates.append(row[date_col].strip() if date_col < len(row) else "")
-    if not values:
-        raise DataError(f"{path}: a header but no data rows")
-    return values, (dates if date_column else None)
-
-
 def build_real(
     values: list[float],
     sequence_length: int,
@@ -346,4 +346,6 @@ def build_adding(length: int, seed: int = 1234) -> SeriesData:
     train_x, train_y = adding_samples(ADDING_SIZES["train"], length, generator)
     test_x, test_y = adding_samples(ADDING_SIZES["test"], length, generator)
     meta = {"dataset": "adding", "sequence_length": length, "data_seed": seed, **ADDING_SIZES}
-    return SeriesData("adding", train_x, train_y, test_x, test_y, quantity="sum", meta=meta)
+    return SeriesData(
+        "adding", train_x, train_y, test_x, test_y, quantity="sum", meta=meta, kind="sequences"
+    )

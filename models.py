@@ -12,19 +12,16 @@ from torch import nn
 import cells
 from seqpred import fused
 
-# Where the recurrent layer comes from: PyTorch's nn modules; cells.py's cells written from the
-# equations (readable, slow); or fused.py's C kernels (fast on a CPU). All three keep the same
-# weights under the same names, so a state_dict moves between them.
-IMPLEMENTATIONS = {
-    "torch": {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU},
-    "scratch": {"RNN": cells.ScratchRNN, "LSTM": cells.ScratchLSTM, "GRU": cells.ScratchGRU},
-    "fused": {"RNN": fused.FusedRNN, "LSTM": fused.FusedLSTM, "GRU": fused.FusedGRU},
-}
+# --impl: where the recurrent layer comes from. "torch" is the plain case, PyTorch's nn.RNN,
+# nn.LSTM and nn.GRU; "scratch" is cells.py, the same layers written from the equations (slow,
+# for reading); "fused" runs the same equations as C kernels (fast on a CPU). All three keep
+# PyTorch's weights under PyTorch's names, so a state_dict moves between them.
+IMPLEMENTATIONS = {"torch": nn, "scratch": cells, "fused": fused}
 
 
 def recurrent_layer(kind, impl, input_size, hidden_size, num_layers, dropout):
     """A batch-first recurrent layer; dropout acts between stacked layers only."""
-    layer_class = IMPLEMENTATIONS[impl][kind]
+    layer_class = getattr(IMPLEMENTATIONS[impl], kind)  # e.g. nn.LSTM, cells.LSTM, fused.LSTM
     dropout = dropout if num_layers > 1 else 0.0
     return layer_class(input_size, hidden_size, num_layers, batch_first=True, dropout=dropout)
 

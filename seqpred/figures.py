@@ -1,4 +1,6 @@
-"""Figures: loss curves and forecasts, written atomically as PNG files with the Agg backend."""
+"""Figures: loss curves, forecasts, gradient flow and gates, written atomically as PNG files with
+the non-interactive Agg backend (imported only once a figure is drawn: matplotlib is slow to
+load)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ matplotlib.use("Agg")  # no display needed; must come before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from seqpred import evaluation  # noqa: E402
 from seqpred.fileio import atomic_write  # noqa: E402
 
 # One colour and one marker per model, the same in every figure.
@@ -201,3 +204,119 @@ def plot_error_vs_length(table: dict[str, dict], path, title: str) -> Path:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small")
     return _save(fig, path)
+
+
+def comparison_figures(runs: list[dict], data, args) -> list[Path]:
+    """loss_curves.png (median and min-max band over seeds), predictions.png, one_step.png."""
+    out = Path(args.out_dir)
+    curves = {
+        kind: {
+            split: [r[f"{split}_losses"] for r in runs if r["model"] == kind]
+            for split in ("train", "test")
+        }
+        for kind in args.models
+    }
+    n = args.seeds
+    band = f" — median of {n} seeds, band: min to max" if n > 1 else ""
+    scaled = ", standardized units" if data.units else ""
+    # Each model's run with its lowest seed (after Ctrl-C that need not be --seed itself).
+    first = {
+        kind: min((r for r in runs if r["model"] == kind), key=lambda r: r["seed"])
+        for kind in args.models
+    }
+    truth = data.unscale(data.test_y[:, 0]).numpy()
+    start, steps = args.predict_start, args.predict_steps
+    ylabel = f"{data.quantity} ({data.units})" if data.units else data.quantity
+    shown = sorted({r["seed"] for r in first.values()})
+    seed_note = ""
+    if n > 1:
+        seed_note = f" (seed {shown[0]})" if len(shown) == 1 else " (each model's lowest seed)"
+    naive = evaluation.baselines(data, args)["persistence"]["one_step"]
+    profiles = {
+        kind: {
+            stage: np.median([r[f"gradient_{stage}"] for r in runs if r["model"] == kind], axis=0)
+            for stage in ("trained", "initial")
+        }
+        for kind in args.models
+    }
+    paths = [
+        plot_loss_curves(
+            curves,
+            out / "loss_curves.png",
+            f"Training (solid) and test (dashed) loss{band}{scaled}",
+        ),
+        plot_forecast(
+            np.array(first[args.models[0]]["window"]),
+            truth[start : start + steps],
+            {k: np.array(r["forecast"]) for k, r in first.items()},
+            out / "predictions.png",
+            f"{steps}-step free-running forecasts from test index {start}{seed_note}",
+            ylabel,
+        ),
+        plot_one_step(
+            data.test_dates,
+            truth,
+            {k: np.array(r["one_step"]) for k, r in first.items()},
+            naive,
+            out / "one_step.png",
+            f"One-step predictions over the test period{seed_note}",
+            ylabel,
+        ),
+        plot_gradient_flow(
+            profiles,
+            out / "gradient_flow.png",
+            "How far back each prediction reaches: mean |∂ŷ/∂x_t| over test windows"
+            + (f" (median of {n} seeds)" if n > 1 else ""),
+        ),
+    ]
+    if "LSTM" in first and first["LSTM"]["gates"] is not None:
+        paths.append(
+            plot_gates(
+                np.array(first["LSTM"]["window"])[:, None],
+                {k: np.array(v) for k, v in first["LSTM"]["gates"].items()},
+                out / "lstm_gates.png",
+                f"LSTM gates along the forecast's seed window{seed_note}",
+            )
+        )
+    return paths
+
+
+def one_model(kind, history, profiles, forecast, gates, data, args) -> list[Path]:
+    """main.py --plot: one model's losses, gradient flow, forecast and (LSTM) gates."""
+    h, out = history, Path(args.out_dir)
+    paths = [
+        plot_loss_curves(
+            {kind: {"train": [h.train_losses], "test": [h.test_losses]}},
+            out / f"{kind}_loss.png",
+            f"{kind}: training and test loss",
+        ),
+        plot_gradient_flow(
+            {kind: profiles},
+            out / f"{kind}_gradient_flow.png",
+            f"{kind}: how far back the prediction reaches",
+        ),
+    ]
+    start = args.predict_start
+    window = data.unscale(data.test_x[start])  # (seq_len, features), series units
+    if forecast is not None:
+        truth = data.unscale(data.test_y[start : start + len(forecast), 0])
+        paths.append(
+            plot_forecast(
+                window[:, 0].numpy(),
+                truth.numpy(),
+                {kind: np.asarray(forecast)},
+                out / f"{kind}_forecast.png",
+                f"{kind}: {len(forecast)}-step free-running forecast",
+                ylabel=f"{data.quantity} ({data.units})" if data.units else data.quantity,
+            )
+        )
+    if gates is not None:
+        paths.append(
+            plot_gates(
+                window.numpy(),
+                {k: np.asarray(v) for k, v in gates.items()},
+                out / f"{kind}_gates.png",
+                f"{kind} gates along test window {start}",
+            )
+        )
+    return paths

@@ -1,29 +1,38 @@
-"""Safe file I/O: atomic writes, and .pt files loaded without running any pickled code."""
+"""Safe file I/O: atomic writes, strict JSON, and .pt files loaded without running pickled code."""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from seqpred.errors import FileFormatError
 
-class FileFormatError(Exception):
-    """A file exists but is not what it should be; the message says which file and why."""
+__all__ = ["FileFormatError", "atomic_write", "check_writable", "load_pt", "save_pt"]
 
 
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "wb"):
     """Open a temporary file beside `path` and rename it over `path` only once fully written.
 
-    A crash or Ctrl-C half-way leaves the old file untouched, never a truncated one.
+    A crash, Ctrl-C or SIGTERM half-way leaves the old file untouched and no temporary file
+    behind. The new file gets the permissions any new file gets (the user's umask), not the
+    private mode of a temporary file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not a file")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")  # named before the try
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
@@ -33,6 +42,34 @@ def atomic_write(path: str | Path, mode: str = "wb"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    with atomic_write(path, "w") as f:
+        f.write(text)
+    return Path(path)
+
+
+def strict(value):
+    """`value` with NaN and infinities as None, NumPy numbers and arrays as plain ones."""
+    if isinstance(value, dict):
+        return {k: strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return strict(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def write_json(path: str | Path, obj) -> Path:
+    """Strict JSON (no NaN or Infinity tokens, which strict parsers reject): undefined is null."""
+    return write_text(path, json.dumps(strict(obj), indent=1, allow_nan=False) + "\n")
 
 
 def save_pt(obj: dict, path: str | Path) -> None:
@@ -72,3 +109,13 @@ def check_writable(directory: str | Path) -> None:
             pass
     except OSError as err:
         raise OSError(f"cannot write to {directory}: {err.strerror or err}") from None
+
+
+def check_file_target(path: str | Path, flag: str) -> None:
+    """A file we will write must not be an existing folder; its folder must be writable."""
+    path = Path(path)
+    if path.is_dir():
+        raise FileFormatError(
+            f"{flag} {path} is a folder; give a file name, e.g. {path / 'model.pt'}"
+        )
+    check_writable(path.parent)

@@ -8,8 +8,8 @@ does the large matrix products outside the loop. The file is compiled on first u
 system's C compiler (`cc`, or $CC) into a cache folder ($SEQPRED_CACHE_DIR, else
 ~/.cache/seqpred), and loaded with ctypes. Without a compiler, `--impl auto` falls back to torch.
 
-The layers keep nn.RNN/LSTM/GRU's weights, names and initialisation (they reuse cells.py's
-layer classes), so state_dicts move freely; the tests check outputs and gradients against
+The layers are nn.RNN/LSTM/GRU with another forward: the same weights, names and
+initialisation, so state_dicts move freely; the tests check outputs and gradients against
 torch.nn and with torch.autograd.gradcheck in double precision.
 """
 
@@ -25,11 +25,11 @@ import tempfile
 from pathlib import Path
 
 import torch
-
-import cells
+from torch import nn
 
 SOURCE = Path(__file__).resolve().with_name("fused_rnn.c")
 FLAGS = ["-O3", "-std=c99", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math"]
+WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 KERNELS = (
     "rnn_forward",
     "rnn_backward",
@@ -240,34 +240,70 @@ class _GRUFunction(torch.autograd.Function):
 
 
 class _FusedLayers:
-    """Mixin: runs the layers of a cells.py layer class through the C kernels."""
+    """Mixin: the weights, names and initialisation of nn.RNN/LSTM/GRU; the time loop in C."""
 
     function = _RNNFunction
+
+    def __init__(self, input_size, hidden_size, num_layers=1, batch_first=True, dropout=0.0):
+        if not batch_first:
+            raise ValueError("the fused layers take batch_first=True input only")
+        super().__init__(input_size, hidden_size, num_layers, batch_first=True, dropout=dropout)
 
     def forward(self, x, hx=None):
         # x: (batch, seq_len, input_size) -> out: (batch, seq_len, hidden_size)
-        if hx is not None:
-            raise ValueError("the fused layers always start from a zero state")
+        self._check(x, hx)
         seq = x.permute(1, 2, 0).contiguous()  # (T, I, B): batch innermost, as the C code wants
-        finals = []
+        h_last, c_last = [], []
         for layer in range(self.num_layers):
             if layer > 0 and self.dropout > 0:
                 seq = torch.nn.functional.dropout(seq, self.dropout, self.training)
-            out = self.function.apply(seq, *self.weights(layer))
+            out = self.function.apply(seq, *self._layer_weights(layer))
             hs = out[0] if isinstance(out, tuple) else out  # the LSTM also returns c_T
             seq = hs[1:]  # (T, H, B), the next layer's input
-            final_h = hs[-1].t()  # (B, H)
-            finals.append((final_h, out[1].t()) if isinstance(out, tuple) else final_h)
-        return seq.permute(2, 0, 1), self._final(finals)  # (B, T, H) as a batch-first view
+            h_last.append(hs[-1].t())  # (B, H)
+            if isinstance(out, tuple):
+                c_last.append(out[1].t())
+        h_n = torch.stack(h_last)  # (num_layers, B, H), as nn returns it
+        final = (h_n, torch.stack(c_last)) if c_last else h_n
+        return seq.permute(2, 0, 1), final  # (B, T, H) as a batch-first view
+
+    def _layer_weights(self, layer: int):
+        return [getattr(self, f"{name}_l{layer}") for name in WEIGHT_NAMES]
+
+    def _check(self, x, hx) -> None:
+        """What nn.RNN/LSTM/GRU would refuse, refused with its words, before any C call."""
+        if hx is not None:
+            raise ValueError("the fused layers always start from a zero state")
+        if x.dim() != 3:
+            raise ValueError(
+                f"the fused layers take batched 3-D input (batch, seq_len, input_size), "
+                f"got {x.dim()}-D"
+            )
+        if x.shape[-1] != self.input_size:
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                f"got {x.shape[-1]}"
+            )
+        weight = self.weight_ih_l0
+        if x.dtype != weight.dtype:
+            raise ValueError(
+                f"RNN input dtype ({x.dtype}) does not match weight dtype ({weight.dtype}). "
+                f"Convert input: input.to({weight.dtype}), or convert model: model.to({x.dtype})"
+            )
+        if x.device != weight.device or x.device.type != "cpu":
+            raise RuntimeError(
+                f"the fused layers run on the CPU: input on {x.device}, weights on "
+                f"{weight.device}; use --impl torch on a GPU"
+            )
 
 
-class FusedRNN(_FusedLayers, cells.ScratchRNN):
+class RNN(_FusedLayers, nn.RNN):
     function = _RNNFunction
 
 
-class FusedLSTM(_FusedLayers, cells.ScratchLSTM):
+class LSTM(_FusedLayers, nn.LSTM):
     function = _LSTMFunction
 
 
-class FusedGRU(_FusedLayers, cells.ScratchGRU):
+class GRU(_FusedLayers, nn.GRU):
     function = _GRUFunction

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import adding_task
+import cells
 import compare_results
 import data as datasets
 import main as trainer
@@ -35,7 +36,7 @@ def test_lstm_gates_of_a_torch_lstm_follow_the_equations():
     torch.manual_seed(0)
     model = build_model("LSTM", hidden_size=4)
     window = torch.randn(7, 1)
-    gates = analysis.lstm_gates(model.lstm, window)
+    gates = cells.lstm_gates(model.lstm, window)
     assert set(gates) == {"input", "forget", "output"} and gates["forget"].shape == (7, 4)
     lstm, h = model.lstm, 4
     # First step, zero state: f_0 = sigmoid(W_if x_0 + b_if + b_hf), rows h..2h of the weights.
@@ -44,7 +45,7 @@ def test_lstm_gates_of_a_torch_lstm_follow_the_equations():
         + lstm.bias_ih_l0[h : 2 * h]
         + lstm.bias_hh_l0[h : 2 * h]
     )
-    torch.testing.assert_close(torch.from_numpy(gates["forget"][0]), f0.detach())
+    torch.testing.assert_close(gates["forget"][0], f0.detach())
 
 
 def test_scratch_impl_end_to_end_and_checkpoint_moves_to_torch(tiny_flags, tmp_path):
@@ -61,9 +62,9 @@ def test_scratch_impl_end_to_end_and_checkpoint_moves_to_torch(tiny_flags, tmp_p
         str(ckpt),
     ]
     assert trainer.main(flags) == 0
-    for name in ("lstm_gates.png", "LSTM_gradient_flow.png"):
+    for name in ("LSTM_gates.png", "LSTM_gradient_flow.png"):
         assert (tmp_path / "figs" / name).read_bytes().startswith(b"\x89PNG")
-    scratch_model, saved = trainer.load_checkpoint(ckpt)
+    scratch_model, saved = trainer.load_model(ckpt)
     assert saved["model_args"]["impl"] == "scratch"
     torch_model = build_model("LSTM", **{**saved["model_args"], "impl": "torch"})
     torch_model.load_state_dict(saved["state_dict"], strict=True)

@@ -6,7 +6,7 @@ from torch import nn
 
 import cells
 
-PAIRS = [(nn.RNN, cells.ScratchRNN), (nn.LSTM, cells.ScratchLSTM), (nn.GRU, cells.ScratchGRU)]
+PAIRS = [(nn.RNN, cells.RNN), (nn.LSTM, cells.LSTM), (nn.GRU, cells.GRU)]
 
 
 @pytest.mark.parametrize(("torch_cls", "scratch_cls"), PAIRS)
@@ -49,14 +49,14 @@ def test_state_dicts_move_both_ways(torch_cls, scratch_cls):
 def test_float32_matches_too():
     torch.manual_seed(0)
     ref = nn.GRU(1, 20, batch_first=True)
-    ours = cells.ScratchGRU(1, 20)
+    ours = cells.GRU(1, 20)
     ours.load_state_dict(ref.state_dict())
     x = torch.randn(16, 80, 1)
     torch.testing.assert_close(ours(x)[0], ref(x)[0], atol=1e-5, rtol=0)
 
 
 def test_lstm_returns_its_gates():
-    lstm = cells.ScratchLSTM(1, 6, 2)
+    lstm = cells.LSTM(1, 6, 2)
     (out, (h, c)), gates = lstm(torch.randn(3, 11, 1), return_gates=True)
     assert set(gates) == {"input", "forget", "output"}
     for g in gates.values():

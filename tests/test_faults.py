@@ -9,6 +9,7 @@ import sys
 import pytest
 import torch
 
+import data as datasets
 import main as trainer
 from conftest import ROOT, run_script
 
@@ -62,7 +63,7 @@ def test_ctrl_c_in_compare_keeps_finished_runs(tiny_flags, tmp_path, jobs):
     assert proc.returncode == 130, out + err
     assert "Traceback" not in err
     report = (tmp_path / "figs" / "results.md").read_text()
-    assert "**Interrupted**" in report and "| RNN |" in report
+    assert "**Interrupted (Ctrl-C)**" in report and "| RNN |" in report
     assert (tmp_path / "figs" / "loss_curves.png").read_bytes().startswith(b"\x89PNG")
 
 
@@ -220,12 +221,21 @@ def test_partial_results_keep_a_run_whose_seed_is_not_the_first(tiny_flags, tmp_
     """Only seed 1 finished before Ctrl-C: its run is still written (deterministic twin of the
     subprocess test above, where which seed finishes first is up to the scheduler)."""
     import compare_results
+    from seqpred import flags, parallel
+    from seqpred.interrupts import Interrupted
 
     parser = compare_results.build_parser()
-    args = trainer.check_args(parser, parser.parse_args([*tiny_flags, "--models", "RNN"]))
-    args.seeds, args.jobs, args.impl = 2, 1, "torch"
-    data = trainer.prepare_data(args)
-    done = [compare_results.run_job("RNN", 1, args, data, "cpu")]
-    paths = compare_results.save_finished(done, data, args)
+    args = flags.finish(
+        parser,
+        parser.parse_args([*tiny_flags, "--models", "RNN", "--seeds", "2", "--jobs", "1"]),
+        datasets.PRESETS,
+    )
+    args.impl = "torch"
+    data = datasets.prepare(args)
+    task = ("RNN", 1, args, data, torch.device("cpu"))
+    done = [compare_results.run_job(task, parallel.StopFlag())]
+    outcome = parallel.Outcome(done, [], [("RNN", 0)], Interrupted())
+    paths = compare_results.write_partial(outcome, data, args)
     report = (tmp_path / "figs" / "results.md").read_text()
     assert paths and "1 of 2 runs had finished" in report and "| RNN |" in report
+    assert "Not finished: RNN seed 0" in report

@@ -6,11 +6,11 @@ from torch import nn
 
 import data as datasets
 import main as trainer
-from seqpred import fused
+from seqpred import fused, runtime
 
 pytestmark = pytest.mark.skipif(not fused.available()[0], reason="no C compiler for fused.py")
 
-PAIRS = [(nn.RNN, fused.FusedRNN), (nn.LSTM, fused.FusedLSTM), (nn.GRU, fused.FusedGRU)]
+PAIRS = [(nn.RNN, fused.RNN), (nn.LSTM, fused.LSTM), (nn.GRU, fused.GRU)]
 
 
 @pytest.mark.parametrize(("torch_cls", "fused_cls"), PAIRS)
@@ -66,25 +66,8 @@ def test_fused_trains_to_the_same_losses_as_torch(kind):
     )
     losses = {}
     for impl in ("torch", "fused"):
-        args = trainer.build_parser().parse_args(
-            [
-                "--epochs",
-                "4",
-                "--batch-size",
-                "100",
-                "--hidden-size",
-                "8",
-                "--impl",
-                impl,
-                "--sequence-length",
-                "20",
-                "--predict-start",
-                "0",
-                "--predict-steps",
-                "3",
-            ]
-        )
-        h = trainer.train_model(kind, args, data, torch.device("cpu")).history
+        config = trainer.RunConfig(epochs=4, batch_size=100, hidden_size=8, impl=impl)
+        h = trainer.train_model(kind, data, config, torch.device("cpu")).history
         losses[impl] = h.train_losses + h.test_losses
     assert losses["fused"] == pytest.approx(losses["torch"], rel=1e-4)
 
@@ -96,19 +79,8 @@ def test_auto_falls_back_to_torch_without_a_compiler(tmp_path, monkeypatch):
     try:
         ok, why = fused.available()
         assert not ok and "no-such-compiler" in why
-        assert trainer.resolve_impl("auto", torch.device("cpu")) == "torch"
-        with pytest.raises(trainer.DeviceError, match="--impl torch"):
-            trainer.resolve_impl("fused", torch.device("cpu"))
+        assert runtime.resolve_impl("auto", torch.device("cpu")) == "torch"
+        with pytest.raises(runtime.DeviceError, match="--impl torch"):
+            runtime.resolve_impl("fused", torch.device("cpu"))
     finally:
         fused.library.cache_clear()  # the real compiler again for the other tests
-
-
-def test_library_is_cached_and_written_atomically(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEQPRED_CACHE_DIR", str(tmp_path))
-    fused.library.cache_clear()
-    try:
-        fused.library(torch.float32)
-        built = list(tmp_path.glob("fused_rnn_f32_*.so"))
-        assert len(built) == 1 and not list(tmp_path.glob("*.tmp"))
-    finally:
-        fused.library.cache_clear()

@@ -1,4 +1,4 @@
-import argparse
+"""The training loop of main.py: losses fall, seeds repeat, evaluation and forecasts are exact."""
 
 import pytest
 import torch
@@ -6,32 +6,16 @@ import torch
 import data as datasets
 import main as trainer
 from models import MODEL_TYPES, build_model
+from seqpred import checkpoints, runtime
+
+CPU = torch.device("cpu")
 
 
-def small_args(**overrides):
-    """The parsed flags of a tiny run, without touching the command line."""
-    args = trainer.build_parser().parse_args(
-        [
-            "--sequence-length",
-            "20",
-            "--hidden-size",
-            "8",
-            "--epochs",
-            "5",
-            "--batch-size",
-            "64",
-            "--predict-start",
-            "0",
-            "--predict-steps",
-            "4",
-            "--device",
-            "cpu",
-        ]
-    )
-    args.impl = trainer.resolve_impl(args.impl, torch.device("cpu"))  # as main() does
-    for key, value in overrides.items():
-        setattr(args, key, value)
-    return args
+def small_config(**changes) -> trainer.RunConfig:
+    """A tiny run, with the implementation main() would pick here."""
+    settings = {"hidden_size": 8, "epochs": 5, "batch_size": 64}
+    impl = runtime.resolve_impl("auto", CPU)
+    return trainer.RunConfig(impl=impl, **{**settings, **changes})
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +29,7 @@ def small_data():
 
 @pytest.mark.parametrize("kind", list(MODEL_TYPES))
 def test_a_few_epochs_reduce_the_loss(kind, small_data):
-    args = small_args(epochs=8, lr=1e-2)
-    result = trainer.train_model(kind, args, small_data, torch.device("cpu"))
+    result = trainer.train_model(kind, small_data, small_config(epochs=8, lr=1e-2), CPU)
     h = result.history
     assert len(h.train_losses) == 8 and len(h.test_losses) == 8
     assert h.train_losses[-1] < 0.5 * h.train_losses[0]
@@ -54,13 +37,10 @@ def test_a_few_epochs_reduce_the_loss(kind, small_data):
 
 
 def test_same_seed_same_losses(small_data):
-    runs = [
-        trainer.train_model("GRU", small_args(seed=3), small_data, torch.device("cpu"))
-        for _ in range(2)
-    ]
+    runs = [trainer.train_model("GRU", small_data, small_config(seed=3), CPU) for _ in range(2)]
     assert runs[0].history.train_losses == runs[1].history.train_losses
     assert runs[0].history.test_losses == runs[1].history.test_losses
-    other = trainer.train_model("GRU", small_args(seed=4), small_data, torch.device("cpu"))
+    other = trainer.train_model("GRU", small_data, small_config(seed=4), CPU)
     assert other.history.train_losses != runs[0].history.train_losses
 
 
@@ -76,41 +56,47 @@ def test_evaluate_is_the_exact_mean_over_all_windows():
 def test_forecast_feeds_each_prediction_back():
     torch.manual_seed(0)
     model = build_model("LSTM", hidden_size=5).eval()
-    window = torch.randn(6, 1)
-    out = trainer.forecast(model, window, 3)
-    assert out.shape == (3,)
+    windows = torch.randn(2, 6, 1)
+    out = trainer.forecast(model, windows, 3)
+    assert out.shape == (2, 3)
     with torch.no_grad():
-        p1 = model(window.unsqueeze(0))
-        seq2 = torch.cat([window[1:], p1]).unsqueeze(0)
-        p2 = model(seq2)
-    torch.testing.assert_close(out[:2], torch.cat([p1, p2]).reshape(2))
+        for i in range(2):  # one window at a time, by hand
+            w = windows[i]
+            p1 = model(w.unsqueeze(0))
+            p2 = model(torch.cat([w[1:], p1]).unsqueeze(0))
+            torch.testing.assert_close(out[i, :2], torch.cat([p1, p2]).reshape(2))
 
 
 def test_checkpoint_round_trip_gives_identical_predictions(tmp_path, small_data):
-    args = small_args(epochs=2)
-    result = trainer.train_model("GRU", args, small_data, torch.device("cpu"))
-    path = trainer.save_checkpoint(tmp_path / "gru.pt", "GRU", result.final_state, args, small_data)
+    config = small_config(epochs=2)
+    result = trainer.train_model("GRU", small_data, config, CPU)
+    run = {"model_type": "GRU", "hidden_size": 8}
+    path = checkpoints.save(
+        tmp_path / "gru.pt", "GRU", result.model_args, result.final_state, run, small_data
+    )
     raw = torch.load(path, weights_only=True)  # plain dicts, tensors and values only
     assert raw["model_type"] == "GRU" and raw["model_args"]["hidden_size"] == 8
     assert raw["train_losses"] == result.history.train_losses
-    model, ckpt = trainer.load_checkpoint(path)
+    model, ckpt = trainer.load_model(path)
     x = small_data.test_x[:10]
     torch.testing.assert_close(trainer.predict(model, x), trainer.predict(result.model, x))
     assert ckpt["final_test_loss"] == result.history.test_losses[-1]
 
 
 def test_resolve_device():
-    assert trainer.resolve_device("cpu") == torch.device("cpu")
-    assert trainer.resolve_device("auto").type in ("cpu", "cuda", "mps")
+    assert runtime.resolve_device("cpu") == CPU
+    assert runtime.resolve_device("auto").type in ("cpu", "cuda", "mps")
     if not torch.cuda.is_available():
-        with pytest.raises(trainer.DeviceError, match="--device cpu"):
-            trainer.resolve_device("cuda")
+        with pytest.raises(runtime.DeviceError, match="--device cpu"):
+            runtime.resolve_device("cuda")
 
 
 def test_divergence_is_reported(small_data):
     with pytest.raises(trainer.TrainingDiverged, match="smaller learning rate"):
-        trainer.train_model("RNN", small_args(lr=1e30, epochs=3), small_data, torch.device("cpu"))
+        trainer.train_model("RNN", small_data, small_config(lr=1e30, epochs=3), CPU)
 
 
-def test_args_object_is_plain():
-    assert isinstance(small_args(), argparse.Namespace)
+def test_run_config_takes_the_flags_by_name():
+    args = trainer.build_parser().parse_args(["--hidden-size", "7", "--lr", "0.5", "--dry-run"])
+    config = trainer.RunConfig.from_args(args, seed=9)
+    assert (config.hidden_size, config.lr, config.seed, config.max_batches) == (7, 0.5, 9, 1)

@@ -1,0 +1,17 @@
+"""The errors the scripts turn into one clear line and an exit status, never a traceback."""
+
+
+class DataError(Exception):
+    """A problem with the data that the user can fix; the message is one line that says how."""
+
+
+class FlagError(DataError):
+    """Flags that cannot work together or with this data: the script exits with status 2."""
+
+
+class FileFormatError(Exception):
+    """A file exists but is not what it should be; the message says which file and why."""
+
+
+class DeviceError(FlagError):
+    """The requested device or implementation is not available on this machine."""

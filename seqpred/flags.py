@@ -1,0 +1,322 @@
+"""Command-line flags shared by the scripts: value checks, the common groups, and the checks that
+need several flags at once."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from seqpred.errors import FlagError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
+
+
+# ----------------------------------------------------------------------------- value types
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def seed(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**32 - 1, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def unit_interval(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
+    return value
+
+
+def open_fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
+    return value
+
+
+def model_type(text: str) -> str:
+    """Model type, case-insensitive: 'lstm' -> 'LSTM'."""
+    return text.upper()
+
+
+# ----------------------------------------------------------------------------- flag groups
+def add_data_arguments(parser: argparse.ArgumentParser, datasets: Iterable[str]) -> None:
+    d = parser.add_argument_group("data")
+    d.add_argument(
+        "--dataset",
+        choices=list(datasets),
+        default="sine",
+        help="sine: the article's sine wave; elnino: monthly sea-surface temperature 1950-2010; "
+        "csv: a column of your own CSV file, see --csv; adding: the adding problem, a memory "
+        "task of independent sequences (main.py only) (default: sine)",
+    )
+    d.add_argument("--csv", metavar="PATH", help="with --dataset csv: the CSV file to read")
+    d.add_argument("--column", help="with --dataset csv: the column holding the series")
+    d.add_argument(
+        "--date-column",
+        help="with --dataset csv: a column of dates, strictly increasing; used for the time axis "
+        "of the figures (optional)",
+    )
+    d.add_argument(
+        "--generate-data",
+        action="store_true",
+        help="sine only: (re)generate the data files even if they exist (default: reuse them, "
+        "generating them only when missing)",
+    )
+    d.add_argument(
+        "--data-dir",
+        help="sine only: folder of train_data.pt and test_data.pt (default: current directory)",
+    )
+    d.add_argument(
+        "--sequence-length",
+        type=positive_int,
+        help="input window length, in time steps (default: 80 for sine, 50 for adding, 24 "
+        "otherwise)",
+    )
+    d.add_argument(
+        "--test-fraction",
+        type=open_fraction,
+        help="share kept for testing, the latest in time: of the windows for sine, of the "
+        "values for real series; not for adding, which has its own test sequences "
+        "(default: 0.2)",
+    )
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, implementations: Iterable[str]) -> None:
+    m = parser.add_argument_group("model")
+    m.add_argument(
+        "--hidden-size",
+        type=positive_int,
+        default=20,
+        help="hidden units per recurrent layer (default: 20)",
+    )
+    m.add_argument(
+        "--num-layers", type=positive_int, default=1, help="stacked recurrent layers (default: 1)"
+    )
+    m.add_argument(
+        "--impl",
+        choices=["auto", *implementations],
+        default="auto",
+        help="torch: PyTorch's nn.RNN/LSTM/GRU; scratch: the cells of cells.py, written from the "
+        "equations (slow, for reading); fused: seqpred/fused.py's C kernels (fast on a CPU); all "
+        "three compute the same thing; auto: fused on a CPU if it builds here, else torch "
+        "(default: auto)",
+    )
+    m.add_argument(
+        "--dropout",
+        type=unit_interval,
+        default=0.0,
+        help="dropout between stacked layers; needs --num-layers 2 or more (default: 0)",
+    )
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    t = parser.add_argument_group("training")
+    t.add_argument(
+        "--epochs", type=positive_int, default=500, help="training epochs (default: 500)"
+    )
+    t.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=500,
+        help="training windows per batch (default: 500)",
+    )
+    t.add_argument(
+        "--test-batch-size",
+        type=positive_int,
+        default=1000,
+        help="windows per batch when computing the test loss (default: 1000)",
+    )
+    t.add_argument(
+        "--lr", type=positive_float, default=1e-3, help="Adam learning rate (default: 1e-3)"
+    )
+    t.add_argument(
+        "--seed",
+        type=seed,
+        default=0,
+        help="random seed for weights and batch order (default: 0)",
+    )
+    t.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="where to train; auto picks cuda, then mps, then cpu (default: auto)",
+    )
+    t.add_argument(
+        "--log-interval",
+        type=positive_int,
+        default=50,
+        help="epochs between log lines on standard output when it is not a terminal (a "
+        "progress bar otherwise) (default: 50)",
+    )
+    t.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="one epoch of one batch and a 5-step forecast: the whole path in seconds",
+    )
+
+
+def add_forecast_arguments(parser: argparse.ArgumentParser) -> None:
+    f = parser.add_argument_group("forecast and output")
+    f.add_argument(
+        "--predict-start",
+        type=non_negative_int,
+        help="test-period index where the free-running forecast starts; the model is "
+        "seeded with the true window before it (default: 123 for sine, 0 otherwise)",
+    )
+    f.add_argument(
+        "--predict-steps",
+        type=positive_int,
+        help="values to forecast, each fed back as input (default: 100 for sine, 24 for "
+        "elnino, 12 for csv)",
+    )
+    f.add_argument(
+        "--out-dir",
+        help="folder for figures and tables (default: figures for sine, figures/<dataset> "
+        "otherwise)",
+    )
+
+
+def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--resume",
+        metavar="CHECKPOINT",
+        help="continue training from a checkpoint written by --save-model (same flags and "
+        "data; --epochs is the total to reach)",
+    )
+    parser.add_argument(
+        "--save-model",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PATH",
+        help="save a checkpoint after training, or after the last completed epoch if stopped "
+        "early, to PATH if given (default PATH: checkpoints/<MODEL>.pt)",
+    )
+
+
+def add_run_set_arguments(
+    parser: argparse.ArgumentParser, model_types: Iterable[str], jobs_help: str = ""
+) -> None:
+    """--models, --seeds and --jobs: the scripts that train many runs share these."""
+    parser.add_argument(
+        "--models",
+        type=model_type,
+        nargs="+",
+        choices=list(model_types),
+        default=list(model_types),
+        help="model types, case-insensitive, each at most once (default: RNN LSTM GRU)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=positive_int,
+        default=1,
+        help="train every model with seeds --seed, --seed+1, ...; metrics are reported as "
+        "mean ± standard deviation across them (default: 1)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        help="runs trained at the same time, as threads of this one process"
+        + jobs_help
+        + " (default: the number of CPU cores on a CPU, 1 on a GPU)",
+    )
+
+
+# ----------------------------------------------------------------------------- checks
+def check_run_set(parser: argparse.ArgumentParser, args: argparse.Namespace, *lists: str) -> None:
+    """--models (and the other list flags named) without repeats; the last seed in range."""
+    for name in ("models", *lists):
+        values = getattr(args, name, None) or []
+        twice = [v for v in values if values.count(v) > 1]
+        if twice:
+            parser.error(f"--{name} names {twice[0]} more than once")
+    last_seed = args.seed + getattr(args, "seeds", 1) - 1
+    if last_seed > MAX_SEED:
+        parser.error(f"--seed {args.seed} with --seeds {args.seeds} runs past 2**32 - 1")
+
+
+def finish(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    presets: dict[str, dict],
+    check: Callable[[argparse.Namespace], None] | None = None,
+) -> argparse.Namespace:
+    """Checks that need several flags at once; fills in the data set's defaults and --dry-run.
+
+    presets: the defaults of each data set (data.PRESETS); check(args) may raise a FlagError
+    for flags the data set cannot work with. Every problem is a parser.error (exit 2).
+    """
+    csv_flags = [f for f in ("csv", "column", "date_column") if getattr(args, f) is not None]
+    if args.dataset == "csv":
+        if args.csv is None or args.column is None:
+            parser.error("--dataset csv needs --csv PATH and --column NAME")
+    elif csv_flags:
+        parser.error(f"--{csv_flags[0].replace('_', '-')} goes with --dataset csv")
+    if args.dataset != "sine" and (args.generate_data or args.data_dir is not None):
+        parser.error(
+            "--generate-data and --data-dir apply to the sine data set only; real series are "
+            "read from their CSV file on every run"
+        )
+    if args.dataset == "adding":
+        given = [
+            flag
+            for flag, value in (
+                ("--predict-start", getattr(args, "predict_start", None)),
+                ("--predict-steps", getattr(args, "predict_steps", None)),
+                ("--test-fraction", args.test_fraction),
+            )
+            if value is not None
+        ]
+        if given:
+            parser.error(
+                f"{given[0]} does not apply to --dataset adding: its sequences are independent, "
+                "with a fixed set of test sequences"
+            )
+    if args.dropout > 0 and args.num_layers == 1:
+        parser.error(
+            "--dropout acts between stacked layers, so with --num-layers 1 it would do nothing; "
+            "use --num-layers 2 or more"
+        )
+    check_run_set(parser, args)
+    for key, value in presets[args.dataset].items():
+        if getattr(args, key, "absent") is None:
+            setattr(args, key, value)
+    try:
+        if check is not None:
+            check(args)
+    except FlagError as err:
+        parser.error(str(err))
+    if args.data_dir is None:
+        args.data_dir = "."
+    if getattr(args, "out_dir", "absent") is None:
+        name = Path(args.csv).stem if args.dataset == "csv" else args.dataset
+        args.out_dir = "figures" if args.dataset == "sine" else str(Path("figures") / name)
+    if args.dry_run:
+        args.epochs = 1
+        if getattr(args, "predict_steps", None) is not None:
+            args.predict_steps = min(args.predict_steps, 5)
+    return args

@@ -1,0 +1,126 @@
+"""Where and how a run executes: the device, the recurrent-layer implementation, random seeds,
+threads and the memory allocator."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import random
+import sys
+import threading
+
+import numpy as np
+import torch
+
+from seqpred import fused
+from seqpred.errors import DeviceError
+
+IMPL_WORDS = {
+    "torch": "PyTorch's nn.RNN/nn.LSTM/nn.GRU",
+    "scratch": "the cells of cells.py, written from the equations (slow)",
+    "fused": "seqpred's C kernels, the same equations as nn.RNN/nn.LSTM/nn.GRU, fast on a CPU; "
+    "--impl torch trains PyTorch's own",
+}
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' picks cuda, then mps, then cpu; an explicit device that is missing is an error."""
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
+        raise DeviceError(
+            f"--device {name} was requested but this machine has no {name.upper()} "
+            f"device PyTorch can use; use --device cpu or --device auto"
+        )
+    return torch.device(name)
+
+
+def resolve_impl(name: str, device: torch.device) -> str:
+    """'auto' picks the fused C kernels on a CPU where they compile, torch elsewhere."""
+    if name == "auto":
+        return "fused" if device.type == "cpu" and fused.available()[0] else "torch"
+    if name == "fused":
+        if device.type != "cpu":
+            raise DeviceError("--impl fused runs on the CPU only; use --impl torch on a GPU")
+        ok, why = fused.available()
+        if not ok:
+            raise DeviceError(f"--impl fused is not available here: {why}; use --impl torch")
+    return name
+
+
+def describe(impl: str, device: torch.device) -> str:
+    """The start-up line's words for what will run: 'LSTM (...) on cpu'."""
+    return f"{IMPL_WORDS[impl]}, on {device}"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (all devices), so a CPU run is repeatable."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+_SEEDING = threading.Lock()
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Seed everything, and keep PyTorch's global random numbers to this block while it runs.
+
+    Runs trained in parallel threads share PyTorch's global generator: a model built inside
+    this block gets the same initial weights whatever the other threads do meanwhile.
+    """
+    with _SEEDING:
+        seed_everything(seed)
+        yield
+
+
+def use_threads(jobs: int = 1) -> None:
+    """Give each of `jobs` concurrent runs its share of the cores for PyTorch's own threads."""
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
+
+
+def default_jobs(jobs: int | None, device: torch.device, dropout: float) -> int:
+    """How many runs train at once: --jobs, else one per core on a CPU and one on a GPU."""
+    if jobs is None:
+        jobs = 1 if device.type != "cpu" else os.cpu_count() or 1
+    if jobs > 1 and dropout > 0:
+        print(
+            "Note: dropout draws from PyTorch's global random numbers, which parallel runs "
+            "share; training one run at a time so that every run is repeatable."
+        )
+        return 1
+    return jobs
+
+
+def peak_memory_mb(device_name: str) -> tuple[float | None, str]:
+    """Peak memory so far: CUDA memory allocated on a GPU, the process's peak RSS on a CPU."""
+    if torch.device(device_name).type == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20, "CUDA max allocated"
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None, "RSS"
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (2**20 if sys.platform == "darwin" else 2**10), "RSS"  # bytes on macOS, else KiB
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc to keep freed blocks for reuse instead of handing them back to the system.
+
+    Every batch allocates the same few large buffers. By default glibc returns large freed
+    blocks to the kernel and the next batch faults them back in, page by page; with models this
+    small that costs as much as the arithmetic. Same results, only faster; a no-op elsewhere.
+    """
+    if sys.platform != "linux":
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (e.g. musl): leave the allocator alone
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    libc.mallopt(m_mmap_threshold, 1 << 30)  # blocks below 1 GiB come from the reusable heap
+    libc.mallopt(m_trim_threshold, 1 << 30)  # and up to 1 GiB of free heap is kept
