@@ -190,7 +190,7 @@ def main(argv=None) -> int:
 def sweep(args) -> int:
     """Everything main() does once the flags are checked."""
     device = runtime.resolve_device(args.device)
-    args.impl = runtime.resolve_impl(args.impl, device)
+    asked, args.impl = args.impl, runtime.resolve_impl(args.impl, device)
     cli.check_folders([args.out_dir])
     args.jobs = runtime.default_jobs(args.jobs, device, 0.0)
     runtime.use_threads(args.jobs)
@@ -201,8 +201,8 @@ def sweep(args) -> int:
         for i in range(args.seeds)
     ]
     print(
-        f"Adding problem with {runtime.describe(args.impl, device)}: {len(tasks)} runs, "
-        f"{args.epochs} epochs each, {args.jobs} at a time"
+        f"Adding problem with {runtime.describe(args.impl, device, args.models, asked)}: "
+        f"{len(tasks)} runs, {args.epochs} epochs each, {args.jobs} at a time"
     )
     args.device = str(device)
     start, finished = time.perf_counter(), []

@@ -168,7 +168,7 @@ def main(argv=None) -> int:
 def compare(args) -> int:
     """Everything main() does once the flags are checked."""
     device = runtime.resolve_device(args.device)
-    args.impl = runtime.resolve_impl(args.impl, device)
+    asked, args.impl = args.impl, runtime.resolve_impl(args.impl, device)
     cli.check_folders([args.out_dir] + ([args.data_dir] if datasets.will_generate(args) else []))
     data = datasets.prepare(args)
     datasets.check_forecast(data, args.predict_start, args.predict_steps)
@@ -176,9 +176,9 @@ def compare(args) -> int:
     runtime.use_threads(args.jobs)
     print(
         f"Comparing {', '.join(args.models)} on {data.name} with "
-        f"{runtime.describe(args.impl, device)}; {args.seeds} seed(s), {args.epochs} epochs, "
-        f"{args.jobs} at a time: {len(data.train_x)} training / {len(data.test_x)} test "
-        "windows"
+        f"{runtime.describe(args.impl, device, args.models, asked)}; {args.seeds} seed(s), "
+        f"{args.epochs} epochs, {args.jobs} at a time: {len(data.train_x)} training / "
+        f"{len(data.test_x)} test windows"
     )
     args.device = str(device)
     progress = Path(args.out_dir) / "runs-in-progress.json"

@@ -327,7 +327,7 @@ def main(argv=None) -> int:
 def run(args, kind: str, checkpoint: Path | None) -> int:
     """Everything main() does once the flags are checked."""
     device = runtime.resolve_device(args.device)
-    args.impl = runtime.resolve_impl(args.impl, device)
+    asked, args.impl = args.impl, runtime.resolve_impl(args.impl, device)
     if checkpoint is not None:
         check_file_target(checkpoint, "--save-model")
     folders = [args.out_dir] if args.plot else []
@@ -342,8 +342,9 @@ def run(args, kind: str, checkpoint: Path | None) -> int:
         checkpoints.check_resume(resume, args.resume, run_flags, data, args.epochs)
     start = f", resuming after epoch {len(resume['train_losses'])}" if resume else ""
     print(
-        f"{kind} with {runtime.describe(args.impl, device)}: {len(data.train_x)} training and "
-        f"{len(data.test_x)} test windows of length {data.sequence_length}{start}"
+        f"{kind} with {runtime.describe(args.impl, device, [kind], asked)}: "
+        f"{len(data.train_x)} training and {len(data.test_x)} test windows of length "
+        f"{data.sequence_length}{start}"
     )
     logger = EpochLogger(kind, args.epochs, args.log_interval)
     try:

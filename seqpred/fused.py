@@ -5,8 +5,9 @@ On a CPU with the article's sizes (batch 500, hidden 20) the time of nn.GRU goes
 overhead of many tiny operations, not into arithmetic. fused_rnn.c runs the whole time loop of
 a layer in C, forward and backward (a hand-written backpropagation through time); PyTorch still
 does the large matrix products outside the loop. The file is compiled on first use with the
-system's C compiler (`cc`, or $CC) into a cache folder ($SEQPRED_CACHE_DIR, else
-~/.cache/seqpred), and loaded with ctypes. Without a compiler, `--impl auto` falls back to torch.
+system's C compiler (`cc`, or $CC) into a private cache folder ($SEQPRED_CACHE_DIR, else
+~/.cache/seqpred; see kernelcache.py), and loaded with ctypes. Without a compiler,
+`--impl auto` falls back to torch.
 
 The layers are nn.RNN/LSTM/GRU with another forward: the same weights, names and
 initialisation, so state_dicts move freely; the tests check outputs and gradients against
@@ -17,15 +18,12 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
-import os
-import platform
-import subprocess
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from seqpred import kernelcache
 
 SOURCE = Path(__file__).resolve().with_name("fused_rnn.c")
 FLAGS = ["-O3", "-std=c99", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math"]
@@ -41,61 +39,43 @@ KERNELS = (
 
 
 class FusedUnavailable(RuntimeError):
-    """The C kernels could not be built or loaded here (no compiler, not a CPU tensor, ...)."""
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("SEQPRED_CACHE_DIR") or Path.home() / ".cache" / "seqpred")
-
-
-def _compile(out: Path, extra: list[str]) -> None:
-    """Compile fused_rnn.c into `out` (atomically: a half-written library is never loaded)."""
-    compiler = os.environ.get("CC", "cc")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".so.tmp")
-    os.close(fd)
-    errors = ""
-    try:
-        # -march=native first (vector width of this CPU); plain flags if the compiler refuses it.
-        for arch in (["-march=native"], []):
-            cmd = [compiler, *FLAGS, *arch, *extra, "-o", tmp, str(SOURCE), "-lm"]
-            try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-            except (OSError, subprocess.TimeoutExpired) as err:
-                raise FusedUnavailable(f"cannot run the C compiler {compiler!r}: {err}") from None
-            if proc.returncode == 0:
-                os.replace(tmp, out)
-                return
-            errors = proc.stderr.strip().splitlines()[-1:] or ["(no message)"]
-        raise FusedUnavailable(f"compiling {SOURCE.name} failed: {errors[0]}")
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """The C kernels could not be built or loaded here (no compiler, a bad cache folder, ...)."""
 
 
 @functools.cache
-def library(dtype: torch.dtype = torch.float32) -> ctypes.CDLL:
-    """The compiled kernels for float32 or float64, built once per source version and machine."""
-    if dtype not in (torch.float32, torch.float64):
-        raise FusedUnavailable(f"the fused kernels take float32 or float64, not {dtype}")
+def _load(dtype: torch.dtype) -> ctypes.CDLL | FusedUnavailable:
+    """The kernels for float32 or float64, or why not; a failed build is not retried."""
     extra = ["-DSEQPRED_DOUBLE"] if dtype == torch.float64 else []
-    key = hashlib.sha256(
-        SOURCE.read_bytes() + " ".join(FLAGS + extra).encode() + platform.machine().encode()
-    ).hexdigest()[:16]
-    path = cache_dir() / f"fused_rnn_{'f64' if extra else 'f32'}_{key}.so"
-    if not path.exists():
-        _compile(path, extra)
-    lib = ctypes.CDLL(str(path))
+    try:
+        path = kernelcache.build(SOURCE, FLAGS + extra, f"fused_rnn_{'f64' if extra else 'f32'}")
+        lib = ctypes.CDLL(str(path))
+    except (kernelcache.BuildError, OSError) as err:
+        return FusedUnavailable(str(err))
     for name in KERNELS:
         getattr(lib, name).restype = None
     return lib
+
+
+def library(dtype: torch.dtype = torch.float32) -> ctypes.CDLL:
+    """The compiled kernels for float32 or float64 (FusedUnavailable if they cannot be had)."""
+    if dtype not in (torch.float32, torch.float64):
+        raise FusedUnavailable(f"the fused kernels take float32 or float64, not {dtype}")
+    lib = _load(dtype)
+    if isinstance(lib, FusedUnavailable):
+        raise lib
+    return lib
+
+
+def reset() -> None:
+    """Forget the loaded (or failed) build: the next call builds or loads again."""
+    _load.cache_clear()
 
 
 def available() -> tuple[bool, str]:
     """Whether the float32 kernels can be used here, and if not, why."""
     try:
         library(torch.float32)
-    except (FusedUnavailable, OSError) as err:
+    except FusedUnavailable as err:
         return False, str(err)
     return True, ""
 

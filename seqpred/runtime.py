@@ -16,13 +16,6 @@ import torch
 from seqpred import fused
 from seqpred.errors import DeviceError
 
-IMPL_WORDS = {
-    "torch": "PyTorch's nn.RNN/nn.LSTM/nn.GRU",
-    "scratch": "the cells of cells.py, written from the equations (slow)",
-    "fused": "seqpred's C kernels, the same equations as nn.RNN/nn.LSTM/nn.GRU, fast on a CPU; "
-    "--impl torch trains PyTorch's own",
-}
-
 
 def resolve_device(name: str) -> torch.device:
     """'auto' picks cuda, then mps, then cpu; an explicit device that is missing is an error."""
@@ -51,9 +44,18 @@ def resolve_impl(name: str, device: torch.device) -> str:
     return name
 
 
-def describe(impl: str, device: torch.device) -> str:
-    """The start-up line's words for what will run: 'LSTM (...) on cpu'."""
-    return f"{IMPL_WORDS[impl]}, on {device}"
+def describe(impl: str, device: torch.device, kinds: list[str], asked: str = "auto") -> str:
+    """The start-up line's words for what will run, e.g. "PyTorch's nn.LSTM on cpu"."""
+    names = "/".join(kinds)
+    words = {
+        "torch": f"PyTorch's nn.{names}",
+        "scratch": f"cells.py's {names}, written from the equations (slow, for reading)",
+        "fused": f"seqpred's C kernels, which compute what nn.{names} computes, fast on a CPU "
+        f"(--impl torch trains nn.{names} itself)",
+    }[impl]
+    if asked == "auto" and impl == "torch" and device.type == "cpu":
+        words += f" (the C kernels are not available here: {fused.available()[1]})"
+    return f"{words}, on {device}"
 
 
 def seed_everything(seed: int) -> None:

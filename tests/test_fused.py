@@ -1,12 +1,17 @@
 """The fused C kernels compute what nn.RNN/LSTM/GRU compute, and train to the same losses."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 from torch import nn
 
 import data as datasets
 import main as trainer
-from seqpred import fused, runtime
+from conftest import ROOT
+from seqpred import fused, kernelcache, runtime
 
 pytestmark = pytest.mark.skipif(not fused.available()[0], reason="no C compiler for fused.py")
 
@@ -75,7 +80,7 @@ def test_fused_trains_to_the_same_losses_as_torch(kind):
 def test_auto_falls_back_to_torch_without_a_compiler(tmp_path, monkeypatch):
     monkeypatch.setenv("SEQPRED_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
-    fused.library.cache_clear()
+    fused.reset()
     try:
         ok, why = fused.available()
         assert not ok and "no-such-compiler" in why
@@ -83,4 +88,111 @@ def test_auto_falls_back_to_torch_without_a_compiler(tmp_path, monkeypatch):
         with pytest.raises(runtime.DeviceError, match="--impl torch"):
             runtime.resolve_impl("fused", torch.device("cpu"))
     finally:
-        fused.library.cache_clear()  # the real compiler again for the other tests
+        fused.reset()  # the real compiler again for the other tests
+
+
+# ----------------------------------------------------------------------------- the kernel cache
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A fresh, private kernel cache for one test; the real one again afterwards."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("SEQPRED_CACHE_DIR", str(folder))
+    fused.reset()
+    yield folder
+    fused.reset()
+
+
+def build_f32():
+    return kernelcache.build(fused.SOURCE, fused.FLAGS, "fused_rnn_f32")
+
+
+def counting_compiler(tmp_path):
+    """A C compiler that notes each time it runs, then runs the real one."""
+    calls, script = tmp_path / "calls", tmp_path / "counting-cc"
+    script.write_text(f'#!/bin/sh\necho run >> "{calls}"\nexec "${{REAL_CC:-cc}}" "$@"\n')
+    script.chmod(0o755)
+    return script, calls
+
+
+def test_a_built_library_is_reused_without_compiling_again(cache, tmp_path, monkeypatch):
+    compiler, calls = counting_compiler(tmp_path)
+    monkeypatch.setenv("CC", str(compiler))
+    first = build_f32()
+    assert first.parent == cache and (cache.stat().st_mode & 0o777) == 0o700
+    assert first.with_name(first.name + ".sha256").read_text().strip() == kernelcache.sha256(first)
+    assert not list(cache.glob("*.tmp")) and not list(cache.glob(".*.tmp"))
+    assert build_f32() == first and build_f32() == first
+    assert len(calls.read_text().splitlines()) == 1  # built once, then loaded as it is
+
+
+@pytest.mark.parametrize("damage", [b"", b"\x7fELF garbage", "truncate"])
+def test_a_damaged_library_is_rebuilt_not_loaded(cache, damage):
+    library = build_f32()
+    good = library.read_bytes()
+    library.write_bytes(good[: len(good) // 2] if damage == "truncate" else damage)
+    assert build_f32() == library and library.read_bytes() == good
+
+
+def test_a_truncated_library_does_not_crash_a_run(cache, tmp_path):
+    """Before the checksum, a truncated library in the cache crashed every run (bus error)."""
+    library = build_f32()
+    library.write_bytes(library.read_bytes()[:4096])
+    env = {**os.environ, "SEQPRED_CACHE_DIR": str(cache)}
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--dry-run", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "C kernels" in proc.stdout
+
+
+def test_the_cache_key_covers_the_cpu(cache, monkeypatch):
+    here = build_f32()
+    monkeypatch.setattr(kernelcache, "cpu_signature", lambda: "another CPU with other features")
+    elsewhere = build_f32()
+    assert elsewhere != here and here.exists() and elsewhere.exists()
+
+
+def test_a_cache_folder_others_can_write_to_is_refused(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("SEQPRED_CACHE_DIR", str(shared))
+    with pytest.raises(kernelcache.BuildError, match="may be written by other users"):
+        build_f32()
+    if os.getuid() == 0:  # as root we can also hand a folder to someone else
+        theirs = tmp_path / "theirs"
+        theirs.mkdir(mode=0o755)
+        os.chown(theirs, 65534, 65534)
+        monkeypatch.setenv("SEQPRED_CACHE_DIR", str(theirs))
+        with pytest.raises(kernelcache.BuildError, match="belongs to another user"):
+            build_f32()
+    assert not list(shared.iterdir())
+
+
+def test_a_failed_build_is_not_retried(cache, tmp_path, monkeypatch):
+    calls = tmp_path / "calls"
+    compiler = tmp_path / "failing-cc"
+    compiler.write_text(f"#!/bin/sh\necho run >> {calls}\necho 'error: no' >&2\nexit 1\n")
+    compiler.chmod(0o755)
+    monkeypatch.setenv("CC", str(compiler))
+    for _ in range(3):
+        ok, why = fused.available()
+        assert not ok and "compiling fused_rnn.c failed" in why
+    assert len(calls.read_text().splitlines()) == 2  # -march=native, then plain: once
+
+
+def test_fused_layers_check_their_inputs_as_nn_does():
+    lstm = fused.LSTM(1, 4)
+    with pytest.raises(RuntimeError, match="input.size\\(-1\\) must be equal to input_size"):
+        lstm(torch.randn(3, 5, 2))
+    with pytest.raises(ValueError, match="does not match weight dtype"):
+        lstm.double()(torch.randn(3, 5, 1))
+    with pytest.raises(ValueError, match="3-D"):
+        fused.GRU(1, 4)(torch.randn(5, 1))
+    # and a model that fits its input still runs
+    assert fused.LSTM(2, 4).double()(torch.randn(3, 5, 2, dtype=torch.double))[0].shape == (3, 5, 4)
