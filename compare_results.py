@@ -105,13 +105,13 @@ def run_all(args, data, device: torch.device, progress: Path | None = None) -> p
 
     def on_done(r):
         finished.append(r)
+        if progress is not None:  # on disk before it is announced
+            write_json(progress, {"flags": vars(args), "finished_runs": finished})
         print(
             f"[{len(finished)}/{len(tasks)}] {r['model']} seed {r['seed']}: final test MSE "
             f"{r['test_losses'][-1]:.3e} in {r['train_seconds']:.1f} s",
             flush=True,
         )
-        if progress is not None:
-            write_json(progress, {"flags": vars(args), "finished_runs": finished})
 
     def on_failed(task, err):
         print(f"compare_results.py: error: {task[0]} seed {task[1]}: {err}", file=sys.stderr)

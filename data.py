@@ -74,8 +74,9 @@ class SeriesData:
         return self.kind == "series"
 
     def unscale(self, values: torch.Tensor) -> torch.Tensor:
-        """Scaled model outputs back to the series' own units."""
-        return values * self.std + self.mean
+        """Scaled model outputs back to the series' own units, in float64 (a series like
+        1e9 + 10 sin t would lose its whole variation to float32 rounding here)."""
+        return values.detach().double() * self.std + self.mean
 
 
 def sine_series(t_start=0.0, t_end=1000.0, num_points=2000, period=20.0) -> torch.Tensor:
@@ -259,6 +260,7 @@ def build_real(
     the boundary and no test value leaks into training, not even into the scaling.
     """
     series = torch.tensor(values, dtype=torch.float64)
+    check_representable(series, source or name)
     n_test = int(round(len(series) * test_fraction))
     n_train = len(series) - n_test
     need = sequence_length + 1  # one window and the value after it
@@ -286,6 +288,23 @@ def build_real(
     return SeriesData(
         name, train_x, train_y, test_x, test_y, mean, std, test_dates, period, units, quantity, meta
     )
+
+
+def check_representable(series: torch.Tensor, name: str) -> None:
+    """Refuse a series the networks, which train in float32, cannot represent faithfully."""
+    largest = float(series.abs().max())
+    if largest > torch.finfo(torch.float32).max:
+        raise DataError(
+            f"{name}: values up to {largest:.3g} do not fit in float32 (at most 3.4e38), in which "
+            "the networks train; rescale the series first (e.g. to other units)"
+        )
+    spread = float(series.std()) if len(series) > 1 else 0.0
+    if 0 < spread < 1e-9 * largest:
+        raise DataError(
+            f"{name}: the values vary by {spread:.3g} around {largest:.3g}, less than a "
+            "billionth of their size: too little to survive standardisation in floating "
+            "point; subtract the baseline before saving the series"
+        )
 
 
 def load_elnino(sequence_length: int, test_fraction: float) -> SeriesData:

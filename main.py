@@ -26,7 +26,7 @@ import data as datasets
 from models import IMPLEMENTATIONS, MODEL_TYPES, build_model, count_parameters
 from seqpred import analysis, checkpoints, cli, flags, metrics, runtime
 from seqpred.fileio import check_file_target
-from seqpred.interrupts import Interrupted, as_interrupted, signals_deferred
+from seqpred.interrupts import Interrupted, as_interrupted, signals_deferred, signals_ignored
 from seqpred.progress import EpochLogger
 
 
@@ -216,7 +216,8 @@ def train_model(
     resume: a checkpoint to continue from. keep_state: remember the training state after every
     epoch, so that Ctrl-C or SIGTERM (TrainingInterrupted) hands back the last completed one.
     """
-    with runtime.seeded(config.seed):  # the initial weights depend on the seed alone
+    size = f"--hidden-size {config.hidden_size} and --num-layers {config.num_layers}"
+    with runtime.seeded(config.seed), runtime.enough_memory(size):  # weights from the seed alone
         model = build_model(kind, **config.model_args(data)).to(device)
     initial_state = checkpoints.copy_of_weights(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -234,7 +235,8 @@ def train_model(
             on_epoch(epoch, train_loss, test_loss)
 
     try:
-        fit(model, optimizer, data, config, device, generator, history, end_of_epoch)
+        with runtime.enough_memory(f"{size}, --batch-size {config.batch_size}"):
+            fit(model, optimizer, data, config, device, generator, history, end_of_epoch)
     except KeyboardInterrupt as err:
         done = last_state["epoch"] if last_state else 0
         raise TrainingInterrupted(as_interrupted(err), done, last_state) from None
@@ -358,7 +360,7 @@ def run(args, kind: str, checkpoint: Path | None) -> int:
             f"{stop.epochs_done} epoch(s) completed."
         )
         if checkpoint is not None and stop.state is not None:
-            with signals_deferred():  # a second Ctrl-C waits until the checkpoint is whole
+            with signals_ignored():  # a second Ctrl-C must not cut the checkpoint short
                 model_args = config.model_args(data)
                 checkpoints.save(checkpoint, kind, model_args, stop.state, run_flags, data)
             print(

@@ -97,10 +97,13 @@ def evaluate_runs(runs: list[dict], data, args) -> dict:
             scored.append(s)
         summary = {}
         for key in SUMMARY_KEYS:
-            values = [s[key] for s in scored if s.get(key) is not None]
+            present = [s[key] for s in scored if s.get(key) is not None]
+            values = [v for v in present if np.isfinite(v)]
             if values:
                 std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
                 summary[key] = {"mean": float(np.mean(values)), "std": std}
+            elif present:  # defined for no seed, e.g. skill against an exact baseline
+                summary[key] = {"mean": None, "std": None}
         report["models"][kind] = {
             "params": model_runs[0]["params"],
             "runs": scored,

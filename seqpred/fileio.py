@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqpred.errors import FileFormatError
+from seqpred.errors import FileFormatError, FlagError
 
 __all__ = ["FileFormatError", "atomic_write", "check_writable", "load_pt", "save_pt"]
 
@@ -115,7 +115,5 @@ def check_file_target(path: str | Path, flag: str) -> None:
     """A file we will write must not be an existing folder; its folder must be writable."""
     path = Path(path)
     if path.is_dir():
-        raise FileFormatError(
-            f"{flag} {path} is a folder; give a file name, e.g. {path / 'model.pt'}"
-        )
+        raise FlagError(f"{flag} {path} is a folder; give a file name, e.g. {path / 'model.pt'}")
     check_writable(path.parent)

@@ -38,10 +38,6 @@ def as_interrupted(err: KeyboardInterrupt) -> Interrupted:
     return err if isinstance(err, Interrupted) else Interrupted(signal.SIGINT)
 
 
-def _raise(signum, _frame):
-    raise Interrupted(signum)
-
-
 @contextlib.contextmanager
 def _handlers(handler):
     """Install `handler` for SIGINT and SIGTERM in the main thread; restore the old ones after."""
@@ -57,8 +53,21 @@ def _handlers(handler):
 
 
 def signals_interrupt():
-    """Within: SIGINT and SIGTERM raise Interrupted in the main thread."""
-    return _handlers(_raise)
+    """Within: the first SIGINT or SIGTERM raises Interrupted in the main thread.
+
+    Later ones are noted and dropped: the script is stopping already, and a second Ctrl-C (or a
+    SIGTERM right behind it) must not cut short the saving of what had finished.
+    """
+    fired = []
+
+    def handler(signum, _frame):
+        if fired:
+            print(f"\n({NAMES.get(signum, signum)} again: still saving what had finished)")
+            return
+        fired.append(signum)
+        raise Interrupted(signum)
+
+    return _handlers(handler)
 
 
 @contextlib.contextmanager

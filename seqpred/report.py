@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 from seqpred import metrics
 from seqpred.evaluation import ERROR_KEYS
+
+
+UNDEFINED = "undefined"
+UNDEFINED_NOTE = (
+    "- *undefined*: a skill score divides by the naive baseline's error, which is 0 here (the "
+    "baseline is exact, e.g. on a constant series); results.json holds null for it."
+)
 
 
 def fmt(stat: dict | None, spec: str = ".3g") -> str:
@@ -11,7 +20,9 @@ def fmt(stat: dict | None, spec: str = ".3g") -> str:
     if stat is None:
         return "–"
     mean, std = stat["mean"], stat["std"]
-    return f"{mean:{spec}}" if std == 0 else f"{mean:{spec}} ± {std:.2g}"
+    if mean is None or not math.isfinite(mean):
+        return UNDEFINED
+    return f"{mean:{spec}}" if not std else f"{mean:{spec}} ± {std:.2g}"
 
 
 def cell(key: str, stat: dict | None) -> str:
@@ -85,6 +96,8 @@ def results_markdown(report: dict, args) -> str:
         f"- losses are MSE in {scaled}the units the network trains on.",
         memory_line(report, args),
     ]
+    if any(UNDEFINED in line for line in lines):
+        lines.append(UNDEFINED_NOTE)
     if report["warnings"]:
         lines += ["", "**Warnings**", ""] + [f"- {w}" for w in report["warnings"]]
     return "\n".join(lines) + "\n"

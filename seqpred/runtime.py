@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from seqpred import fused
-from seqpred.errors import DeviceError
+from seqpred.errors import DeviceError, FlagError
 
 
 def resolve_device(name: str) -> torch.device:
@@ -78,6 +78,20 @@ def seeded(seed: int):
     with _SEEDING:
         seed_everything(seed)
         yield
+
+
+@contextlib.contextmanager
+def enough_memory(what: str):
+    """Within: an allocation that fails becomes one line naming the flags that asked for it."""
+    try:
+        yield
+    except (MemoryError, RuntimeError) as err:
+        text = str(err).lower()
+        if not isinstance(err, MemoryError) and not any(
+            s in text for s in ("alloc", "out of memory", "not enough memory")
+        ):
+            raise
+        raise FlagError(f"not enough memory for {what}; use smaller values") from None
 
 
 def use_threads(jobs: int = 1) -> None:

@@ -1,5 +1,6 @@
 """Shared fixtures: tiny settings so every test runs in a second or two on a CPU."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,38 @@ def tiny_flags(tmp_path):
         "--device",
         "cpu",
     ]
+
+
+def start_script(script, *args, cwd, env=None):
+    """Start a script whose output we can read line by line as it trains.
+
+    It runs in a session of its own, as a program started from a shell does: a background job
+    of a non-interactive shell would ignore SIGINT.
+    """
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / script), *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for(proc, text):
+    """Read stdout until a line containing `text`; returns everything read."""
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if text in line:
+            return "".join(seen)
+    raise AssertionError(f"{text!r} never appeared:\n{''.join(seen)}\n{proc.stderr.read()}")
+
+
+def leftovers(folder):
+    """Temporary files an interrupted write could have left behind."""
+    return sorted(str(p) for p in Path(folder).rglob("*.tmp"))
 
 
 def run_script(script, *args, cwd=None):

@@ -1,0 +1,182 @@
+"""Stopping at any moment: Ctrl-C and SIGTERM sent to real subprocesses, a process killed outright,
+a run that fails beside finished ones. What had finished is kept; nothing is half-written."""
+
+import json
+import signal
+
+import pytest
+import torch
+
+import compare_results
+import data as datasets
+import main as trainer
+from conftest import leftovers, run_script, start_script, wait_for
+from seqpred import flags, parallel
+from seqpred.interrupts import Interrupted
+
+STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+NAME = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_main_keeps_the_last_completed_epoch(tiny_flags, tmp_path, sig):
+    ckpt = tmp_path / "ckpt.pt"
+    flags_ = [*tiny_flags, "--epochs", "100000", "--log-interval", "1", "--save-model", str(ckpt)]
+    proc = start_script("main.py", *flags_, cwd=tmp_path)
+    wait_for(proc, "epoch    3/")
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == STATUS[sig], out + err
+    assert "Traceback" not in err
+    assert f"Interrupted ({NAME[sig]}) during epoch" in out and "--resume" in out
+    saved = torch.load(ckpt, weights_only=True)
+    assert saved["epoch"] >= 3 and len(saved["train_losses"]) == saved["epoch"]
+    torch.load(tmp_path / "train_data.pt", weights_only=True)  # the data files are intact
+    assert not leftovers(tmp_path)
+
+
+@pytest.mark.parametrize(("sig", "jobs"), [(signal.SIGINT, "1"), (signal.SIGINT, "2"),
+                                           (signal.SIGTERM, "2")])  # fmt: skip
+def test_compare_keeps_every_finished_run(tiny_flags, tmp_path, sig, jobs):
+    flags_ = [*tiny_flags, "--models", "RNN", "--seeds", "4", "--jobs", jobs, "--epochs", "150"]
+    proc = start_script("compare_results.py", *flags_, cwd=tmp_path)
+    wait_for(proc, "[1/4]")
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == STATUS[sig], out + err
+    assert "Traceback" not in err
+    report = (tmp_path / "figs" / "results.md").read_text()
+    assert f"**Interrupted ({NAME[sig]})**" in report and "| RNN |" in report
+    assert "Not finished: RNN seed" in report
+    assert (tmp_path / "figs" / "loss_curves.png").read_bytes().startswith(b"\x89PNG")
+    assert not (tmp_path / "figs" / "runs-in-progress.json").exists()
+    assert not leftovers(tmp_path)
+
+
+def test_a_second_ctrl_c_and_a_sigterm_do_not_cut_the_partial_results_short(tiny_flags, tmp_path):
+    flags_ = [*tiny_flags, "--models", "RNN", "--seeds", "4", "--jobs", "2", "--epochs", "150"]
+    proc = start_script("compare_results.py", *flags_, cwd=tmp_path)
+    wait_for(proc, "[1/4]")
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err
+    report = json.loads((tmp_path / "figs" / "results.json").read_text())
+    assert report["models"]["RNN"]["runs"]  # the finished runs, whole
+    assert not leftovers(tmp_path)
+
+
+def test_a_process_killed_outright_leaves_its_finished_runs_on_disk(tiny_flags, tmp_path):
+    """kill -9 (or the out-of-memory killer) gives no chance to clean up: every finished run
+    was written as it finished."""
+    flags_ = [*tiny_flags, "--models", "RNN", "--seeds", "4", "--jobs", "2", "--epochs", "150"]
+    proc = start_script("compare_results.py", *flags_, cwd=tmp_path)
+    wait_for(proc, "[1/4]")
+    proc.kill()
+    proc.communicate(timeout=60)
+    progress = json.loads((tmp_path / "figs" / "runs-in-progress.json").read_text())
+    assert progress["finished_runs"] and progress["finished_runs"][0]["model"] == "RNN"
+    assert len(progress["finished_runs"][0]["test_losses"]) == 150
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_stopping_while_figures_are_drawn_keeps_the_checkpoint(tiny_flags, tmp_path, sig):
+    """The checkpoint is saved before the figures; a signal while they are drawn stops them
+    cleanly, without a traceback or a half-written file."""
+    ckpt = tmp_path / "model.pt"
+    proc = start_script("main.py", *tiny_flags, "--plot", "--save-model", str(ckpt), cwd=tmp_path)
+    wait_for(proc, "Saved checkpoint")
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, STATUS[sig]), out + err  # 0 if the figures were done first
+    assert "Traceback" not in err
+    assert len(torch.load(ckpt, weights_only=True)["train_losses"]) == 2  # the finished model
+    assert not leftovers(tmp_path)
+
+
+def test_adding_task_stops_cleanly_and_keeps_finished_runs(tmp_path):
+    out = tmp_path / "adding"
+    flags_ = ["--lengths", "4", "5", "--seeds", "3", "--epochs", "30", "--hidden-size", "4",
+              "--jobs", "2", "--device", "cpu", "--out-dir", str(out)]  # fmt: skip
+    proc = start_script("adding_task.py", *flags_, cwd=tmp_path)
+    wait_for(proc, "[1/")
+    proc.send_signal(signal.SIGTERM)
+    stdout, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stdout + err
+    assert "Traceback" not in err
+    assert "**Interrupted**" in (out / "results.md").read_text()
+    assert json.loads((out / "results.json").read_text())["runs"]
+    assert not leftovers(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("flags_", "message"),
+    [
+        (["--lengths", "1"], "must be 2 or more"),
+        (["--lengths", "abc"], "invalid length value"),
+        (["--lengths", "4", "4"], "--lengths names 4 more than once"),
+        (["--models", "RNN", "rnn"], "--models names RNN more than once"),
+        (["--seed", str(2**32)], "--seed: must be between 0 and 2**32 - 1"),
+    ],
+)
+def test_adding_task_refuses_bad_flags_in_one_line(tmp_path, flags_, message):
+    proc = run_script("adding_task.py", *flags_, "--out-dir", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_adding_task_checks_its_output_folder_before_training(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    proc = run_script("adding_task.py", "--lengths", "4", "--out-dir", str(blocker / "out"))
+    assert proc.returncode == 1 and "cannot write to" in proc.stderr
+    assert "Traceback" not in proc.stderr and "[1/" not in proc.stdout
+
+
+def test_save_model_into_an_existing_folder_is_refused_before_training(tiny_flags, tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    proc = run_script("main.py", *tiny_flags, "--save-model", str(folder), cwd=tmp_path)
+    assert proc.returncode == 2 and "--save-model" in proc.stderr and "is a folder" in proc.stderr
+    assert "epoch" not in proc.stdout and "Traceback" not in proc.stderr
+
+
+def compare_args(tiny_flags, *more):
+    parser = compare_results.build_parser()
+    args = flags.finish(parser, parser.parse_args([*tiny_flags, *more]), datasets.PRESETS)
+    args.impl, args.jobs = "torch", 1
+    return args
+
+
+def test_partial_results_keep_a_run_whose_seed_is_not_the_first(tiny_flags, tmp_path):
+    """Only seed 1 finished before Ctrl-C: its run is still written (deterministic twin of the
+    subprocess tests above, where which seed finishes first is up to the scheduler)."""
+    args = compare_args(tiny_flags, "--models", "RNN", "--seeds", "2")
+    data = datasets.prepare(args)
+    task = ("RNN", 1, args, data, torch.device("cpu"))
+    done = [compare_results.run_job(task, parallel.StopFlag())]
+    outcome = parallel.Outcome(done, [], [("RNN", 0)], Interrupted())
+    paths = compare_results.write_partial(outcome, data, args)
+    report = (tmp_path / "figs" / "results.md").read_text()
+    assert paths and "1 of 2 runs had finished" in report and "| RNN |" in report
+    assert "Not finished: RNN seed 0" in report
+
+
+def test_a_diverging_run_does_not_throw_away_the_finished_ones(tiny_flags, tmp_path, capsys):
+    args = compare_args(tiny_flags, "--models", "RNN", "GRU")
+    data = datasets.prepare(args)
+
+    def run(task, stop):
+        if task[0] == "GRU":  # this one diverges, as with a learning rate far too large
+            config = trainer.RunConfig(hidden_size=8, epochs=3, lr=1e30, impl="torch")
+            trainer.train_model("GRU", data, config, torch.device("cpu"))
+        return compare_results.run_job(task, stop)
+
+    tasks = [(kind, 0, args, data, torch.device("cpu")) for kind in ("RNN", "GRU")]
+    outcome = parallel.run_all(run, tasks, 2)
+    assert [r["model"] for r in outcome.done] == ["RNN"] and outcome.failed
+    assert compare_results.finish(outcome, data, args, 1.0, tmp_path / "progress.json") == 1
+    report = (tmp_path / "figs" / "results.md").read_text()
+    assert "| RNN |" in report and "GRU seed 0 (training diverged at epoch" in report
