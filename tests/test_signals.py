@@ -38,7 +38,7 @@ def test_main_keeps_the_last_completed_epoch(tiny_flags, tmp_path, sig):
 @pytest.mark.parametrize(("sig", "jobs"), [(signal.SIGINT, "1"), (signal.SIGINT, "2"),
                                            (signal.SIGTERM, "2")])  # fmt: skip
 def test_compare_keeps_every_finished_run(tiny_flags, tmp_path, sig, jobs):
-    flags_ = [*tiny_flags, "--models", "RNN", "--seeds", "4", "--jobs", jobs, "--epochs", "150"]
+    flags_ = [*tiny_flags, "--models", "RNN", "--seeds", "4", "--jobs", jobs, "--epochs", "60"]
     proc = start_script("compare_results.py", *flags_, cwd=tmp_path)
     wait_for(proc, "[1/4]")
     proc.send_signal(sig)
@@ -54,7 +54,7 @@ def test_compare_keeps_every_finished_run(tiny_flags, tmp_path, sig, jobs):
 
 
 def test_a_second_ctrl_c_and_a_sigterm_do_not_cut_the_partial_results_short(tiny_flags, tmp_path):
-    flags_ = [*tiny_flags, "--models", "RNN", "--seeds", "4", "--jobs", "2", "--epochs", "150"]
+    flags_ = [*tiny_flags, "--models", "RNN", "--seeds", "4", "--jobs", "2", "--epochs", "60"]
     proc = start_script("compare_results.py", *flags_, cwd=tmp_path)
     wait_for(proc, "[1/4]")
     proc.send_signal(signal.SIGINT)
@@ -71,14 +71,14 @@ def test_a_second_ctrl_c_and_a_sigterm_do_not_cut_the_partial_results_short(tiny
 def test_a_process_killed_outright_leaves_its_finished_runs_on_disk(tiny_flags, tmp_path):
     """kill -9 (or the out-of-memory killer) gives no chance to clean up: every finished run
     was written as it finished."""
-    flags_ = [*tiny_flags, "--models", "RNN", "--seeds", "4", "--jobs", "2", "--epochs", "150"]
+    flags_ = [*tiny_flags, "--models", "RNN", "--seeds", "4", "--jobs", "2", "--epochs", "60"]
     proc = start_script("compare_results.py", *flags_, cwd=tmp_path)
     wait_for(proc, "[1/4]")
     proc.kill()
     proc.communicate(timeout=60)
     progress = json.loads((tmp_path / "figs" / "runs-in-progress.json").read_text())
     assert progress["finished_runs"] and progress["finished_runs"][0]["model"] == "RNN"
-    assert len(progress["finished_runs"][0]["test_losses"]) == 150
+    assert len(progress["finished_runs"][0]["test_losses"]) == 60
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
