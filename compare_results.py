@@ -22,7 +22,7 @@ import cells
 import data as datasets
 import main as trainer
 from models import IMPLEMENTATIONS, MODEL_TYPES
-from seqpred import cli, evaluation, flags, parallel, report, runtime
+from seqpred import cli, evaluation, evidence, flags, parallel, report, runtime
 from seqpred.fileio import write_json, write_text
 from seqpred.interrupts import signals_deferred, signals_ignored
 from seqpred.progress import EpochLogger
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run_job(task: tuple, stop: parallel.StopFlag) -> dict:
     """Train one model with one seed; return plain numbers and lists (JSON-able)."""
     kind, seed, args, data, device = task
-    config = trainer.RunConfig.from_args(args, seed=seed)
+    config = trainer.RunConfig.from_args(args, seed=seed, hidden_size=args.hidden_sizes[kind])
     logger = EpochLogger(f"{kind} seed {seed}", args.epochs, args.log_interval, args.jobs == 1)
 
     def on_epoch(epoch, train_loss, test_loss):
@@ -65,10 +65,14 @@ def run_job(task: tuple, stop: parallel.StopFlag) -> dict:
 
 def describe_run(result: trainer.RunResult, seed: int, data, args, device) -> dict:
     """What the tables and figures need of one trained model, as plain lists."""
-    h, model = result.history, result.model
-    one_step = data.unscale(trainer.predict(model, data.test_x.to(device), args.test_batch_size))
-    window = data.test_x[args.predict_start : args.predict_start + 1].to(device)  # (1, L, 1)
-    free = data.unscale(trainer.forecast(model, window, args.predict_steps))[0]
+    h, model, steps, start = result.history, result.model, args.predict_steps, args.predict_start
+    one_step = trainer.predict(model, data.test_x.to(device), args.test_batch_size)[:, 0]
+
+    def forecaster(windows):
+        return trainer.forecast(model, windows.to(device), steps, args.strategy)
+
+    scores, pred = evidence.score_forecasts(forecaster, data, steps, args.interval)
+    window = data.test_x[start : start + 1].to(device)  # (1, seq_len, 1): the illustration's
     profiles = trainer.gradient_profiles(result, data, device)
     gates = None
     if result.model_type == "LSTM":
@@ -77,13 +81,16 @@ def describe_run(result: trainer.RunResult, seed: int, data, args, device) -> di
         "model": result.model_type,
         "seed": seed,
         "params": result.n_params,
+        "hidden_size": result.model_args["hidden_size"],
         "train_losses": h.train_losses,
         "test_losses": h.test_losses,
         "train_seconds": h.seconds,
         "seconds_per_epoch": h.seconds / len(h.train_losses),
+        "one_step": data.unscale(one_step).tolist(),
+        "evidence": scores,
         "window": data.unscale(window[0, :, 0]).tolist(),
-        "forecast": free.tolist(),
-        "one_step": one_step[:, 0].tolist(),
+        "forecast": pred[start].tolist(),
+        "truth": data.unscale(data.test_y[start : start + steps, 0]).tolist(),
         "gradient_trained": profiles["trained"].tolist(),
         "gradient_initial": profiles["initial"].tolist(),
         "gates": gates,
@@ -131,7 +138,7 @@ def write_outputs(runs: list[dict], data, args, note: str = "", wall=None) -> li
     out = Path(args.out_dir)
     table = note + report.results_markdown(result, args)
     paths = [write_json(out / "results.json", result), write_text(out / "results.md", table)]
-    paths += figures.comparison_figures(runs, data, args)
+    paths += figures.comparison_figures(runs, result, data, args)
     print()
     print(table)
     return paths
@@ -172,6 +179,7 @@ def compare(args) -> int:
     cli.check_folders([args.out_dir] + ([args.data_dir] if datasets.will_generate(args) else []))
     data = datasets.prepare(args)
     datasets.check_forecast(data, args.predict_start, args.predict_steps)
+    args.hidden_sizes = choose_hidden_sizes(args, data)
     args.jobs = runtime.default_jobs(args.jobs, device, args.dropout)
     runtime.use_threads(args.jobs)
     print(
@@ -186,6 +194,20 @@ def compare(args) -> int:
     outcome = run_all(args, data, device, progress)
     wall = time.perf_counter() - start
     return finish(outcome, data, args, wall, progress)
+
+
+def choose_hidden_sizes(args, data) -> dict[str, int]:
+    """--hidden-size for every model, or with --match-params the sizes that equalize counts."""
+    outputs = args.predict_steps if args.strategy == "direct" else 1
+    sizes = flags.hidden_sizes(args, args.models, data, outputs)
+    if args.match_params is not None:
+        layers, inputs = args.num_layers, data.num_features
+        counts = [
+            f"{k} hidden {h} ({evidence.parameter_count(k, h, inputs, outputs, layers)} parameters)"
+            for k, h in sizes.items()
+        ]
+        print(f"Equal budgets (--match-params {args.match_params}): " + ", ".join(counts))
+    return sizes
 
 
 def finish(outcome: parallel.Outcome, data, args, wall: float, progress: Path) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -15,8 +15,10 @@ from seqpred.fileio import load_pt, save_pt
 __all__ = ["DataError", "FlagError", "SeriesData", "read_series_csv"]
 
 FORMAT = "seqpred-dataset-v1"
-# The article's series: t = linspace(0, 1000, 2000), y = sin(2*pi*t/20): 40 samples per period.
+# The article's series: t = linspace(0, 1000, 2000), y = sin(2*pi*t/20): 40 samples per period
+# (39.98: the time step is 1000/1999), which seasonal persistence gets as its season.
 SINE_PARAMS = {"t_start": 0.0, "t_end": 1000.0, "num_points": 2000, "period": 20.0}
+SINE_SEASON = 40
 TRAIN_FILE, TEST_FILE = "train_data.pt", "test_data.pt"
 # Monthly sea-surface temperature of the Nino 1+2 region, 1950-2010 (NOAA, public domain).
 ELNINO_CSV = Path(__file__).resolve().parent / "datasets" / "elnino_sst.csv"
@@ -59,6 +61,8 @@ class SeriesData:
     quantity: str = "value"  # what the series measures, for axis labels
     meta: dict = field(default_factory=dict)  # plain values saved with the data (source, ...)
     kind: str = "series"  # "series": consecutive windows of one series; "sequences": independent
+    val_x: torch.Tensor | None = None  # (n_val, seq_len, 1): the end of the training period,
+    val_y: torch.Tensor | None = None  # held out for tuning and calibration (--val-fraction)
 
     @property
     def sequence_length(self) -> int:
@@ -72,6 +76,27 @@ class SeriesData:
     def is_series(self) -> bool:
         """True when the test windows are consecutive windows of one series (not for adding)."""
         return self.kind == "series"
+
+    def direct(self, steps: int) -> SeriesData:
+        """The same windows with the next `steps` values as targets, for --strategy direct.
+
+        Window i's targets are the targets of windows i .. i + steps - 1 (windows are
+        consecutive), so the last steps - 1 windows of each split, whose targets would run past
+        its end, are dropped: no training target lies in the held-out or test period.
+        """
+
+        def multi(x, y):
+            if x is None:
+                return None, None
+            n = len(y) - steps + 1
+            return x[:n], y[:, 0].unfold(0, steps, 1).contiguous()  # (n, seq_len, 1), (n, steps)
+
+        (tx, ty), (vx, vy), (sx, sy) = (multi(*p) for p in self.splits())
+        return replace(self, train_x=tx, train_y=ty, val_x=vx, val_y=vy, test_x=sx, test_y=sy)
+
+    def splits(self):
+        """(x, y) of the training, validation (None, None if none) and test windows."""
+        return (self.train_x, self.train_y), (self.val_x, self.val_y), (self.test_x, self.test_y)
 
     def unscale(self, values: torch.Tensor) -> torch.Tensor:
         """Scaled model outputs back to the series' own units, in float64 (a series like
@@ -137,7 +162,23 @@ def build_sine(sequence_length: int = 80, test_fraction: float = 0.2) -> SeriesD
         "test_fraction": test_fraction,
         "series": dict(SINE_PARAMS),
     }
-    return SeriesData("sine", x[:n_train], y[:n_train], x[n_train:], y[n_train:], meta=meta)
+    train, test = (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
+    return SeriesData("sine", *train, *test, period=SINE_SEASON, meta=meta)
+
+
+def hold_out_windows(data: SeriesData, fraction: float) -> SeriesData:
+    """The last `fraction` of the training windows become the validation windows."""
+    if not fraction:
+        return data
+    n_val = int(round(len(data.train_x) * fraction))
+    n_fit = len(data.train_x) - n_val
+    if n_val < 1 or n_fit < 1:
+        raise FlagError(
+            f"--val-fraction {fraction} leaves no {'validation' if n_val < 1 else 'training'} "
+            f"windows out of {len(data.train_x)}"
+        )
+    x, y = data.train_x, data.train_y
+    return replace(data, train_x=x[:n_fit], train_y=y[:n_fit], val_x=x[n_fit:], val_y=y[n_fit:])
 
 
 def save_dataset(data: SeriesData, data_dir: str | Path) -> tuple[Path, Path]:
@@ -208,6 +249,7 @@ def load_dataset(data_dir: str | Path, sequence_length: int, test_fraction: floa
         test_y.float(),
         mean=float(meta.get("mean", 0.0)),
         std=float(meta.get("std", 1.0)),
+        period=SINE_SEASON if meta.get("dataset", "sine") == "sine" else None,
         meta=keep,
     )
 
@@ -215,13 +257,14 @@ def load_dataset(data_dir: str | Path, sequence_length: int, test_fraction: floa
 # ----------------------------------------------------------------------------- from the flags
 def prepare(args, log=print) -> SeriesData:
     """Build or load the data set the flags ask for."""
+    val = getattr(args, "val_fraction", 0.0) or 0.0
     if args.dataset == "elnino":
-        return load_elnino(args.sequence_length, args.test_fraction)
+        return load_elnino(args.sequence_length, args.test_fraction, val)
     if args.dataset == "adding":
         return build_adding(args.sequence_length)
     if args.dataset == "csv":
         return load_csv(
-            args.csv, args.column, args.date_column, args.sequence_length, args.test_fraction
+            args.csv, args.column, args.date_column, args.sequence_length, args.test_fraction, val
         )
     # The sine data set is saved to disk, as in the article: generated once, then reused.
     if will_generate(args):
@@ -231,8 +274,9 @@ def prepare(args, log=print) -> SeriesData:
             f"{'Generated' if args.generate_data else 'No data files found; generated'} "
             f"{paths[0]} and {paths[1]}"
         )
-        return data
-    return load_dataset(args.data_dir, args.sequence_length, args.test_fraction)
+    else:
+        data = load_dataset(args.data_dir, args.sequence_length, args.test_fraction)
+    return hold_out_windows(data, val)
 
 
 def will_generate(args) -> bool:
@@ -253,40 +297,62 @@ def build_real(
     units: str = "",
     quantity: str = "value",
     source: str = "",
+    val_fraction: float = 0.0,
 ) -> SeriesData:
-    """Split a real series in time, scale it with training statistics, and cut both parts.
+    """Split a real series in time, scale it with training statistics, and cut each part.
 
-    The series is split first, then each part is windowed on its own, so no window straddles
-    the boundary and no test value leaks into training, not even into the scaling.
+    The series is split first (training, then the held-out end of the training period if
+    val_fraction > 0, then test), then each part is windowed on its own, so no window
+    straddles a boundary and no later value leaks into training, not even into the scaling.
     """
     series = torch.tensor(values, dtype=torch.float64)
     check_representable(series, source or name)
     n_test = int(round(len(series) * test_fraction))
-    n_train = len(series) - n_test
+    n_val = int(round((len(series) - n_test) * val_fraction))
+    n_fit = len(series) - n_test - n_val
     need = sequence_length + 1  # one window and the value after it
-    if n_train < need or n_test < need:
+    sizes = {"training": n_fit, "test": n_test, **({"validation": n_val} if val_fraction else {})}
+    if min(sizes.values()) < need:
+        parts = ", ".join(f"the {k} part {v}" for k, v in sizes.items())
         raise FlagError(
             f"{source or name}: {len(series)} values are too few: with --sequence-length "
-            f"{sequence_length} and --test-fraction {test_fraction} the training part has "
-            f"{n_train} values and the test part {n_test}, and each needs at least {need}; use a "
-            "shorter --sequence-length or a longer series"
+            f"{sequence_length}, --test-fraction {test_fraction} and --val-fraction {val_fraction} "
+            f"{parts} values, and each needs at least {need}; use a shorter --sequence-length "
+            "or a longer series"
         )
-    mean = float(series[:n_train].mean())
-    std = float(series[:n_train].std()) or 1.0  # a constant series keeps its scale
+    mean = float(series[:n_fit].mean())
+    std = float(series[:n_fit].std()) or 1.0  # a constant series keeps its scale
     scaled = ((series - mean) / std).float()
-    train_x, train_y = make_windows(scaled[:n_train], sequence_length)
-    test_x, test_y = make_windows(scaled[n_train:], sequence_length)
+    bounds = (0, n_fit, n_fit + n_val, len(series))
+    (train_x, train_y), (val_x, val_y), (test_x, test_y) = (
+        make_windows(scaled[a:b], sequence_length) if b - a >= need else (None, None)
+        for a, b in zip(bounds, bounds[1:], strict=False)
+    )
     meta = {
         "dataset": name,
         "source": source,
         "sequence_length": sequence_length,
         "test_fraction": test_fraction,
+        "val_fraction": val_fraction,
         "num_values": len(series),
-        "train_values": n_train,
+        "train_values": n_fit,
     }
-    test_dates = dates[n_train + sequence_length :] if dates else None
+    test_dates = dates[n_fit + n_val + sequence_length :] if dates else None
     return SeriesData(
-        name, train_x, train_y, test_x, test_y, mean, std, test_dates, period, units, quantity, meta
+        name,
+        train_x,
+        train_y,
+        test_x,
+        test_y,
+        mean,
+        std,
+        test_dates,
+        period,
+        units,
+        quantity,
+        meta,
+        val_x=val_x,
+        val_y=val_y,
     )
 
 
@@ -307,7 +373,7 @@ def check_representable(series: torch.Tensor, name: str) -> None:
         )
 
 
-def load_elnino(sequence_length: int, test_fraction: float) -> SeriesData:
+def load_elnino(sequence_length: int, test_fraction: float, val_fraction=0.0) -> SeriesData:
     """The monthly Nino 1+2 sea-surface temperature, 1950-2010 (732 months, degrees Celsius)."""
     values, dates = read_series_csv(ELNINO_CSV, "sst", "date")
     return build_real(
@@ -320,10 +386,13 @@ def load_elnino(sequence_length: int, test_fraction: float) -> SeriesData:
         units="°C",
         quantity="Niño 1+2 sea-surface temperature",
         source="NOAA CPC ERSST.V3B Nino 1+2 index, public domain",
+        val_fraction=val_fraction,
     )
 
 
-def load_csv(path, column, date_column, sequence_length: int, test_fraction: float) -> SeriesData:
+def load_csv(
+    path, column, date_column, sequence_length: int, test_fraction: float, val_fraction=0.0
+) -> SeriesData:
     """Any univariate series a user brings, as one column of a CSV file."""
     values, dates = read_series_csv(path, column, date_column)
     return build_real(
@@ -334,6 +403,7 @@ def load_csv(path, column, date_column, sequence_length: int, test_fraction: flo
         dates,
         quantity=column,
         source=str(path),
+        val_fraction=val_fraction,
     )
 
 

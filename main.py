@@ -24,7 +24,8 @@ from torch import nn
 import cells
 import data as datasets
 from models import IMPLEMENTATIONS, MODEL_TYPES, build_model, count_parameters
-from seqpred import analysis, checkpoints, cli, flags, metrics, runtime
+from seqpred import analysis, checkpoints, cli, evidence, flags, metrics, runtime
+from seqpred import report as report_lines
 from seqpred.fileio import check_file_target
 from seqpred.interrupts import Interrupted, as_interrupted, signals_deferred, signals_ignored
 from seqpred.progress import EpochLogger
@@ -74,11 +75,14 @@ class RunConfig:
     lr: float = 1e-3
     seed: int = 0
     max_batches: int | None = None  # --dry-run: one batch per epoch
+    outputs: int = 1  # values the head predicts: 1, or --predict-steps with --strategy direct
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, **changes) -> RunConfig:
         values = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
         values["max_batches"] = 1 if getattr(args, "dry_run", False) else None
+        if getattr(args, "strategy", "recursive") == "direct":
+            values["outputs"] = args.predict_steps
         return cls(**{**values, **changes})
 
     def model_args(self, data) -> dict:
@@ -86,7 +90,7 @@ class RunConfig:
         return {
             "input_size": data.num_features,
             "hidden_size": self.hidden_size,
-            "output_size": 1,
+            "output_size": self.outputs,
             "num_layers": self.num_layers,
             "dropout": self.dropout,
             "impl": self.impl,
@@ -144,13 +148,16 @@ def evaluate(model, x, y, batch_size=1000) -> float:
 
 
 @torch.no_grad()
-def forecast(model, windows: torch.Tensor, steps: int) -> torch.Tensor:
-    """Free-running forecasts: predict, append the prediction to the window, drop the oldest.
+def forecast(model, windows: torch.Tensor, steps: int, strategy="recursive") -> torch.Tensor:
+    """Forecasts of the next `steps` values after each window: (n, seq_len, 1) -> (n, steps).
 
-    windows: (n, seq_len, 1), the true values before each forecast; returns (n, steps). All
-    windows run at once, as one batch; the look-back is the model's own sequence length.
+    recursive (the article's): predict one value, append it to the window, drop the oldest,
+    repeat, so the model is fed its own outputs. direct: the head predicts all steps at once.
+    All windows run at once, as one batch; the look-back is the model's own sequence length.
     """
     model.eval()
+    if strategy == "direct":
+        return model(windows)[:, :steps]
     seq, out = windows, []
     for _ in range(steps):
         nxt = model(seq)  # (n, 1)
@@ -234,6 +241,8 @@ def train_model(
         if on_epoch is not None:
             on_epoch(epoch, train_loss, test_loss)
 
+    if config.outputs > 1:  # --strategy direct: each window's target is its next H values
+        data = data.direct(config.outputs)
     try:
         with runtime.enough_memory(f"{size}, --batch-size {config.batch_size}"):
             fit(model, optimizer, data, config, device, generator, history, end_of_epoch)
@@ -268,50 +277,50 @@ def load_model(path) -> tuple[nn.Module, dict]:
 
 
 # ----------------------------------------------------------------------------- report
-def report(result: RunResult, data, args, device) -> None:
-    """Print the final losses, and the errors in the series' own units."""
-    h = result.history
+def report(result: RunResult, data, args, device) -> dict | None:
+    """Print the final losses, and the errors in the series' own units: one step ahead, and
+    forecasts from every test origin with their prediction intervals."""
+    h, model = result.history, result.model
     scaled = " (standardized units)" if data.std != 1.0 or data.mean != 0.0 else ""
     print(
         f"{result.model_type}: {result.n_params} parameters, final train MSE "
         f"{h.train_losses[-1]:.3e}, test MSE {h.test_losses[-1]:.3e}{scaled}, {h.seconds:.1f} s "
         f"({h.seconds / len(h.train_losses) * 1000:.1f} ms/epoch)"
     )
-    one_step = data.unscale(predict(result.model, data.test_x.to(device), args.test_batch_size))
-    truth = data.unscale(data.test_y).numpy()[:, 0]
+    one_step = predict(model, data.test_x.to(device), args.test_batch_size)[:, 0]
+    one_step, truth = data.unscale(one_step).cpu().numpy(), data.unscale(data.test_y[:, 0]).numpy()
     if not data.is_series:
-        mse = metrics.mse(one_step.cpu().numpy()[:, 0], truth)
+        mse = metrics.mse(one_step, truth)
         print(
             f"  test MSE {mse:.4g} = {mse / truth.var():.3f} of the targets' variance "
             "(predicting their mean scores 1)"
         )
-        return
-    start, steps = args.predict_start, args.predict_steps
-    window = data.test_x[start : start + 1].to(device)  # (1, seq_len, 1)
-    free = data.unscale(forecast(result.model, window, steps)).cpu().numpy()[0]
-    floor, unit = metrics.mape_floor(truth), f" {data.units}" if data.units else ""
-    for label, pred, true in (
-        ("one-step (true inputs)", one_step.cpu().numpy()[:, 0], truth),
-        (f"{steps}-step forecast (own outputs)", free, truth[start : start + steps]),
-    ):
-        e = metrics.errors(pred, true, floor)
-        print(
-            f"  {label}: MAE {e['mae']:.4g}{unit}, RMSE {e['rmse']:.4g}{unit}, "
-            f"MAPE {e['mape']:.2f} %"
-        )
+        return None
+    e = metrics.errors(one_step, truth, metrics.mape_floor(truth))
+    unit = f" {data.units}" if data.units else ""
+    print(
+        f"  one step ahead (true inputs): MAE {e['mae']:.4g}{unit}, RMSE {e['rmse']:.4g}{unit}, "
+        f"MAPE {e['mape']:.2f} %"
+    )
+    steps = args.predict_steps
+
+    def forecaster(windows):
+        return forecast(model, windows.to(device), steps, args.strategy)
+
+    scores, pred = evidence.score_forecasts(forecaster, data, steps, args.interval)
+    for line in report_lines.forecast_lines(scores, steps, args.strategy, unit):
+        print(f"  {line}")
+    return {**scores, "forecast": pred[args.predict_start]}
 
 
-def write_plots(result: RunResult, data, args, device) -> list[Path]:
+def write_plots(result: RunResult, data, args, device, scores) -> list[Path]:
     """One model's figures: losses, gradient flow, forecast, and the gates of an LSTM."""
     from seqpred import figures  # matplotlib only when a figure is asked for
 
     window = data.test_x[args.predict_start : args.predict_start + 1].to(device)
-    free = None
-    if data.is_series:
-        free = data.unscale(forecast(result.model, window, args.predict_steps)).cpu()[0]
     gates = cells.lstm_gates(result.model.lstm, window[0]) if result.model_type == "LSTM" else None
     profiles = gradient_profiles(result, data, device)
-    return figures.one_model(result.model_type, result.history, profiles, free, gates, data, args)
+    return figures.one_model(result.model_type, result.history, profiles, scores, gates, data, args)
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -337,37 +346,26 @@ def run(args, kind: str, checkpoint: Path | None) -> int:
     data = datasets.prepare(args)
     datasets.check_forecast(data, args.predict_start, args.predict_steps)
     config = RunConfig.from_args(args)
+    config.hidden_size = flags.hidden_sizes(args, [kind], data, config.outputs)[kind]
     run_flags = checkpoints.run_flags(kind, config, args)
     resume = None
     if args.resume is not None:
         resume = checkpoints.read(args.resume)
         checkpoints.check_resume(resume, args.resume, run_flags, data, args.epochs)
-    start = f", resuming after epoch {len(resume['train_losses'])}" if resume else ""
     print(
         f"{kind} with {runtime.describe(args.impl, device, [kind], asked)}: "
         f"{len(data.train_x)} training and {len(data.test_x)} test windows of length "
-        f"{data.sequence_length}{start}"
+        f"{data.sequence_length}"
+        + (f", resuming after epoch {len(resume['train_losses'])}" if resume else "")
     )
     logger = EpochLogger(kind, args.epochs, args.log_interval)
     try:
-        result = train_model(kind, data, config, device, logger, resume, checkpoint is not None)
+        result = train_model(kind, data, config, device, logger, resume, bool(checkpoint))
     except TrainingDiverged as err:
         raise SystemExit(f"main.py: error: {err}") from None
     except TrainingInterrupted as stop:
         logger.close()
-        print(
-            f"Interrupted ({stop.name}) during epoch {stop.epochs_done + 1} of {args.epochs}; "
-            f"{stop.epochs_done} epoch(s) completed."
-        )
-        if checkpoint is not None and stop.state is not None:
-            with signals_ignored():  # a second Ctrl-C must not cut the checkpoint short
-                model_args = config.model_args(data)
-                checkpoints.save(checkpoint, kind, model_args, stop.state, run_flags, data)
-            print(
-                f"Saved the state after epoch {stop.epochs_done} to {checkpoint}; continue "
-                f"with: --resume {checkpoint}"
-            )
-        return stop.status
+        return save_stopped(stop, args, checkpoint, kind, config.model_args(data), run_flags, data)
     finally:
         logger.close()
     if checkpoint is not None:  # before the figures: a finished model is never lost
@@ -375,10 +373,26 @@ def run(args, kind: str, checkpoint: Path | None) -> int:
             state = result.final_state
             checkpoints.save(checkpoint, kind, result.model_args, state, run_flags, data)
         print(f"Saved checkpoint {checkpoint}")
-    report(result, data, args, device)
+    scores = report(result, data, args, device)
     if args.plot:
-        print("Wrote " + ", ".join(map(str, write_plots(result, data, args, device))))
+        print("Wrote " + ", ".join(map(str, write_plots(result, data, args, device, scores))))
     return 0
+
+
+def save_stopped(stop, args, checkpoint, kind, model_args, run_flags, data) -> int:
+    """After Ctrl-C or SIGTERM in training: the checkpoint of the last completed epoch."""
+    print(
+        f"Interrupted ({stop.name}) during epoch {stop.epochs_done + 1} of {args.epochs}; "
+        f"{stop.epochs_done} epoch(s) completed."
+    )
+    if checkpoint is not None and stop.state is not None:
+        with signals_ignored():  # a second Ctrl-C must not cut the checkpoint short
+            checkpoints.save(checkpoint, kind, model_args, stop.state, run_flags, data)
+        print(
+            f"Saved the state after epoch {stop.epochs_done} to {checkpoint}; continue with: "
+            f"--resume {checkpoint}"
+        )
+    return stop.status
 
 
 if __name__ == "__main__":

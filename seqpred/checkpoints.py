@@ -63,6 +63,9 @@ def run_flags(kind: str, config, args) -> dict:
         "dataset": args.dataset,
         "sequence_length": args.sequence_length,
         "test_fraction": args.test_fraction,
+        "val_fraction": getattr(args, "val_fraction", 0.0),
+        "strategy": getattr(args, "strategy", "recursive"),
+        "outputs": config.outputs,
     }
 
 

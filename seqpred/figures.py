@@ -66,8 +66,10 @@ def plot_forecast(
     path: str | Path,
     title: str,
     ylabel: str = "value",
+    bands: dict[str, np.ndarray] | None = None,
 ) -> Path:
-    """The seed window, the true continuation, and each model's free-running forecast."""
+    """The seed window, the true continuation, and each model's free-running forecast, with its
+    prediction interval (forecast ± half-width per step) shaded where `bands` gives one."""
     fig, ax = plt.subplots(figsize=(9, 4.5))
     n = len(window)
     ax.plot(np.arange(n), window, color="black", lw=2, label="initial window (true)")
@@ -87,6 +89,10 @@ def plot_forecast(
             lw=1.2,
             label=f"{name} forecast",
         )
+        if bands and name in bands and np.all(np.isfinite(bands[name])):
+            half = bands[name][: len(values)]
+            x = steps[: len(values)]
+            ax.fill_between(x, values - half, values + half, color=s["color"], alpha=0.15, lw=0)
     ax.axvline(n - 0.5, color="black", ls=":", lw=1)
     ax.set_xlabel("time step (0 = start of the seed window)")
     ax.set_ylabel(ylabel)
@@ -206,74 +212,51 @@ def plot_error_vs_length(table: dict[str, dict], path, title: str) -> Path:
     return _save(fig, path)
 
 
-def comparison_figures(runs: list[dict], data, args) -> list[Path]:
-    """loss_curves.png (median and min-max band over seeds), predictions.png, one_step.png."""
-    out = Path(args.out_dir)
-    curves = {
-        kind: {
-            split: [r[f"{split}_losses"] for r in runs if r["model"] == kind]
-            for split in ("train", "test")
-        }
-        for kind in args.models
-    }
-    n = args.seeds
-    band = f" — median of {n} seeds, band: min to max" if n > 1 else ""
-    scaled = ", standardized units" if data.units else ""
+def comparison_figures(runs: list[dict], report: dict, data, args) -> list[Path]:
+    """Every figure of a comparison: losses, forecasts and their horizon curves, one-step
+    predictions, gradient flow, and the LSTM's gates."""
+    out, n = Path(args.out_dir), args.seeds
     # Each model's run with its lowest seed (after Ctrl-C that need not be --seed itself).
     first = {
         kind: min((r for r in runs if r["model"] == kind), key=lambda r: r["seed"])
-        for kind in args.models
+        for kind in report["models"]
     }
-    truth = data.unscale(data.test_y[:, 0]).numpy()
-    start, steps = args.predict_start, args.predict_steps
-    ylabel = f"{data.quantity} ({data.units})" if data.units else data.quantity
     shown = sorted({r["seed"] for r in first.values()})
     seed_note = ""
     if n > 1:
         seed_note = f" (seed {shown[0]})" if len(shown) == 1 else " (each model's lowest seed)"
-    naive = evaluation.baselines(data, args)["persistence"]["one_step"]
-    profiles = {
-        kind: {
-            stage: np.median([r[f"gradient_{stage}"] for r in runs if r["model"] == kind], axis=0)
-            for stage in ("trained", "initial")
-        }
-        for kind in args.models
-    }
+    ylabel = f"{data.quantity} ({data.units})" if data.units else data.quantity
+    truth = data.unscale(data.test_y[:, 0]).numpy()
     paths = [
-        plot_loss_curves(
-            curves,
-            out / "loss_curves.png",
-            f"Training (solid) and test (dashed) loss{band}{scaled}",
-        ),
+        loss_figure(runs, report, data, out / "loss_curves.png", n),
         plot_forecast(
-            np.array(first[args.models[0]]["window"]),
-            truth[start : start + steps],
+            np.array(first[next(iter(first))]["window"]),
+            np.array(first[next(iter(first))]["truth"]),
             {k: np.array(r["forecast"]) for k, r in first.items()},
             out / "predictions.png",
-            f"{steps}-step free-running forecasts from test index {start}{seed_note}",
+            f"{args.predict_steps}-step {args.strategy} forecasts from test index "
+            f"{args.predict_start}, one of {report['origins']} origins{seed_note}",
             ylabel,
+            bands={k: interval_of(r) for k, r in first.items() if interval_of(r) is not None},
         ),
+        plot_horizon(report, out / "horizon.png", ylabel),
         plot_one_step(
             data.test_dates,
             truth,
             {k: np.array(r["one_step"]) for k, r in first.items()},
-            naive,
+            evaluation.baselines(data)["persistence"],
             out / "one_step.png",
             f"One-step predictions over the test period{seed_note}",
             ylabel,
         ),
-        plot_gradient_flow(
-            profiles,
-            out / "gradient_flow.png",
-            "How far back each prediction reaches: mean |∂ŷ/∂x_t| over test windows"
-            + (f" (median of {n} seeds)" if n > 1 else ""),
-        ),
+        gradient_figure(runs, report, out / "gradient_flow.png", n),
     ]
-    if "LSTM" in first and first["LSTM"]["gates"] is not None:
+    lstm = first.get("LSTM")
+    if lstm is not None and lstm["gates"] is not None:
         paths.append(
             plot_gates(
-                np.array(first["LSTM"]["window"])[:, None],
-                {k: np.array(v) for k, v in first["LSTM"]["gates"].items()},
+                np.array(lstm["window"])[:, None],
+                {k: np.array(v) for k, v in lstm["gates"].items()},
                 out / "lstm_gates.png",
                 f"LSTM gates along the forecast's seed window{seed_note}",
             )
@@ -281,7 +264,76 @@ def comparison_figures(runs: list[dict], data, args) -> list[Path]:
     return paths
 
 
-def one_model(kind, history, profiles, forecast, gates, data, args) -> list[Path]:
+def interval_of(run: dict):
+    """The half-widths of a run's prediction interval at each horizon, if it has one."""
+    interval = run["evidence"].get("interval")
+    return None if interval is None else np.array(interval["half_width"], dtype=float)
+
+
+def loss_figure(runs, report, data, path, n) -> Path:
+    curves = {
+        kind: {
+            split: [r[f"{split}_losses"] for r in runs if r["model"] == kind]
+            for split in ("train", "test")
+        }
+        for kind in report["models"]
+    }
+    band = f" — median of {n} seeds, band: min to max" if n > 1 else ""
+    scaled = ", standardized units" if data.units else ""
+    return plot_loss_curves(curves, path, f"Training (solid) and test (dashed) loss{band}{scaled}")
+
+
+def gradient_figure(runs, report, path, n) -> Path:
+    profiles = {
+        kind: {
+            stage: np.median([r[f"gradient_{stage}"] for r in runs if r["model"] == kind], axis=0)
+            for stage in ("trained", "initial")
+        }
+        for kind in report["models"]
+    }
+    return plot_gradient_flow(
+        profiles,
+        path,
+        "How far back each prediction reaches: mean |∂ŷ/∂x_t| over test windows"
+        + (f" (median of {n} seeds)" if n > 1 else ""),
+    )
+
+
+def plot_horizon(report: dict, path, ylabel: str) -> Path:
+    """RMSE against the horizon h, over every test origin: one colour per model (the mean over
+    seeds, a band from the best to the worst seed), the naive baselines dashed."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    h = np.arange(1, report["steps"] + 1)
+    for kind, m in report["models"].items():
+        curve = m["summary"]["horizon_rmse"]
+        color = _style(kind)["color"]
+        ax.plot(h, curve["mean"], color=color, lw=1.8, label=kind)
+        if len(m["runs"]) > 1:
+            ax.fill_between(h, curve["min"], curve["max"], color=color, alpha=0.18, lw=0)
+    for (name, b), ls in zip(report["baselines"].items(), ("--", ":"), strict=False):
+        ax.plot(h, b["horizon"]["rmse"], ls, color="gray", lw=1.5, label=f"{name} (naive)")
+    values = [v for m in report["models"].values() for v in m["summary"]["horizon_rmse"]["min"]]
+    values += [v for b in report["baselines"].values() for v in b["horizon"]["rmse"]]
+    positive = [v for v in values if v > 0]
+    if positive and max(positive) / min(positive) > 50:
+        ax.set_yscale("log")
+    n = len(report["seeds"])
+    seeds = (
+        f"mean of {n} seeds, band: best to worst seed" if n > 1 else f"seed {report['seeds'][0]}"
+    )
+    ax.set_xlabel("horizon h (steps ahead)")
+    ax.set_ylabel(f"RMSE, {ylabel}")
+    ax.set_title(
+        f"Error against horizon, {report['strategy']} forecasts from {report['origins']} test "
+        f"origins ({seeds})",
+        fontsize="medium",
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+    return _save(fig, path)
+
+
+def one_model(kind, history, profiles, scores, gates, data, args) -> list[Path]:
     """main.py --plot: one model's losses, gradient flow, forecast and (LSTM) gates."""
     h, out = history, Path(args.out_dir)
     paths = [
@@ -298,16 +350,20 @@ def one_model(kind, history, profiles, forecast, gates, data, args) -> list[Path
     ]
     start = args.predict_start
     window = data.unscale(data.test_x[start])  # (seq_len, features), series units
-    if forecast is not None:
+    if scores is not None:
+        forecast = np.asarray(scores["forecast"])
         truth = data.unscale(data.test_y[start : start + len(forecast), 0])
+        interval = scores.get("interval")
         paths.append(
             plot_forecast(
                 window[:, 0].numpy(),
                 truth.numpy(),
-                {kind: np.asarray(forecast)},
+                {kind: forecast},
                 out / f"{kind}_forecast.png",
-                f"{kind}: {len(forecast)}-step free-running forecast",
+                f"{kind}: {len(forecast)}-step {args.strategy} forecast from test index {start}, "
+                f"one of {scores['origins']} origins",
                 ylabel=f"{data.quantity} ({data.units})" if data.units else data.quantity,
+                bands={kind: np.array(interval["half_width"])} if interval else None,
             )
         )
     if gates is not None:

@@ -57,6 +57,13 @@ def open_fraction(text: str) -> float:
     return value
 
 
+def match_params(text: str) -> int | str:
+    """A parameter count, or a model type whose count at --hidden-size is the target."""
+    if text.isdigit():
+        return positive_int(text)
+    return text.upper()
+
+
 def model_type(text: str) -> str:
     """Model type, case-insensitive: 'lstm' -> 'LSTM'."""
     return text.upper()
@@ -126,6 +133,14 @@ def add_model_arguments(parser: argparse.ArgumentParser, implementations: Iterab
         "(default: auto)",
     )
     m.add_argument(
+        "--match-params",
+        type=match_params,
+        metavar="N|MODEL",
+        help="give every model about N parameters (or as many as MODEL has at --hidden-size, "
+        "e.g. LSTM), choosing each one's hidden size; the sizes are printed and recorded "
+        "(default: every model gets --hidden-size)",
+    )
+    m.add_argument(
         "--dropout",
         type=unit_interval,
         default=0.0,
@@ -192,6 +207,30 @@ def add_forecast_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         help="values to forecast, each fed back as input (default: 100 for sine, 24 for "
         "elnino, 12 for csv)",
+    )
+    f.add_argument(
+        "--strategy",
+        choices=("recursive", "direct"),
+        default="recursive",
+        help="recursive: predict one step and feed it back, --predict-steps times (the "
+        "article's); direct: the head outputs all --predict-steps values at once, trained on "
+        "windows with that many targets (default: recursive)",
+    )
+    f.add_argument(
+        "--interval",
+        type=unit_interval,
+        default=0.9,
+        help="nominal coverage of the split-conformal prediction intervals around every "
+        "forecast, calibrated on the end of the training period; 0 turns them off "
+        "(default: 0.9)",
+    )
+    f.add_argument(
+        "--val-fraction",
+        type=unit_interval,
+        default=0.0,
+        help="share of the training period (its last windows, or values for real series) held "
+        "out from training, for calibrating the intervals on data the model never saw "
+        "(default: 0, i.e. calibrate on the last 10%% of the training windows)",
     )
     f.add_argument(
         "--out-dir",
@@ -288,6 +327,8 @@ def finish(
                 ("--predict-start", getattr(args, "predict_start", None)),
                 ("--predict-steps", getattr(args, "predict_steps", None)),
                 ("--test-fraction", args.test_fraction),
+                ("--strategy direct", getattr(args, "strategy", None) == "direct" or None),
+                ("--val-fraction", getattr(args, "val_fraction", 0) or None),
             )
             if value is not None
         ]
@@ -320,3 +361,14 @@ def finish(
         if getattr(args, "predict_steps", None) is not None:
             args.predict_steps = min(args.predict_steps, 5)
     return args
+
+
+def hidden_sizes(args, kinds, data, outputs: int) -> dict[str, int]:
+    """Each model's hidden size: --hidden-size, or the one that matches --match-params."""
+    if getattr(args, "match_params", None) is None:
+        return dict.fromkeys(kinds, args.hidden_size)
+    from seqpred.evidence import matched_hidden_sizes
+
+    return matched_hidden_sizes(
+        args.match_params, kinds, args.hidden_size, data.num_features, outputs, args.num_layers
+    )

@@ -30,13 +30,19 @@ def test_seeds_give_mean_and_std_tables_and_json(compare_flags, tmp_path):
     assert report["seeds"] == [0, 1]
     lstm = report["models"]["LSTM"]
     assert [r["seed"] for r in lstm["runs"]] == [0, 1]
-    assert len(lstm["runs"][0]["forecast_abs_error_per_step"]) == 5  # --predict-steps 5
+    assert len(lstm["runs"][0]["horizon"]["rmse"]) == 5  # --predict-steps 5
     mean = lstm["summary"]["one_step_rmse"]["mean"]
     assert mean == pytest.approx(sum(r["one_step_rmse"] for r in lstm["runs"]) / 2)
-    assert "persistence" in report["baselines"]
+    assert (
+        "persistence" in report["baselines"] and "seasonal persistence" not in report["baselines"]
+    )
     table = (figs / "results.md").read_text()
     assert "±" in table and "persistence (naive)" in table and "MAPE divides by" in table
-    assert report["flags"]["seeds"] == 2
+    assert (
+        "### Forecasts from every test origin" in table and "### Is the difference real?" in table
+    )
+    assert report["flags"]["seeds"] == 2 and len(report["pairs"]) == 3
+    assert (figs / "horizon.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_same_seed_twice_gives_the_same_numbers(compare_flags, tmp_path):

@@ -147,6 +147,7 @@ def compare_args(tiny_flags, *more):
     parser = compare_results.build_parser()
     args = flags.finish(parser, parser.parse_args([*tiny_flags, *more]), datasets.PRESETS)
     args.impl, args.jobs = "torch", 1
+    args.hidden_sizes = dict.fromkeys(args.models, args.hidden_size)
     return args
 
 
