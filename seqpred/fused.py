@@ -27,6 +27,7 @@ from seqpred import kernelcache
 
 SOURCE = Path(__file__).resolve().with_name("fused_rnn.c")
 FLAGS = ["-O3", "-std=c99", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math"]
+MAX_SIZE = 4096  # the largest input and hidden size the C kernels take (MAX_SIZE there)
 WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 KERNELS = (
     "rnn_forward",
@@ -80,15 +81,16 @@ def available() -> tuple[bool, str]:
     return True, ""
 
 
-def _call(name: str, sizes: tuple[int, ...], *tensors: torch.Tensor) -> None:
-    """Call one C kernel with its int sizes and the data pointers of contiguous CPU tensors."""
-    for t in tensors:
-        if t.device.type != "cpu" or not t.is_contiguous():
-            raise FusedUnavailable("the fused kernels need contiguous CPU tensors")
-    lib = library(tensors[0].dtype)
-    getattr(lib, name)(
-        *(ctypes.c_int(s) for s in sizes), *(ctypes.c_void_p(t.data_ptr()) for t in tensors)
-    )
+def _call(name: str, sizes: tuple[int, ...], *tensors: torch.Tensor | None) -> None:
+    """Call one C kernel with its int sizes and the data pointers of contiguous CPU tensors
+    (None passes a null pointer: an output the caller does not need)."""
+    given = [t for t in tensors if t is not None]
+    for t in given:
+        if t.device.type != "cpu" or not t.is_contiguous() or t.dtype != given[0].dtype:
+            raise FusedUnavailable("the fused kernels need contiguous CPU tensors of one dtype")
+    lib = library(given[0].dtype)
+    pointers = (ctypes.c_void_p(None if t is None else t.data_ptr()) for t in tensors)
+    getattr(lib, name)(*(ctypes.c_int(s) for s in sizes), *pointers)
 
 
 def _states(x, hidden):
@@ -115,31 +117,14 @@ def _sizes(x, w_hh):
     return steps, batch, features, w_hh.shape[1]
 
 
-def _contiguous(*tensors):
-    return [t.contiguous() for t in tensors]
+def _training(ctx) -> bool:
+    """Whether a backward pass may follow: only then are every step's gates kept."""
+    return any(ctx.needs_input_grad)
 
 
-class _RNNFunction(torch.autograd.Function):
-    """One vanilla RNN layer over a whole sequence. x: (T, I, B) -> hs: (T+1, H, B), hs[0] = 0."""
-
-    @staticmethod
-    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh):
-        T, B, _, H = sizes = _sizes(x, w_hh)
-        weights = _contiguous(w_ih, w_hh, b_ih, b_hh)
-        hs = _states(x, H)
-        _call("rnn_forward", sizes, x, *weights, hs)
-        ctx.save_for_backward(x, *weights[:2], hs)
-        return hs
-
-    @staticmethod
-    def backward(ctx, d_hs):
-        x, w_ih, w_hh, hs = ctx.saved_tensors
-        T, B, _, H = sizes = _sizes(x, w_hh)
-        dout, dh = _split_output_grad(d_hs)
-        dx, grads = torch.empty_like(x), _zero_grads(w_ih, w_hh)
-        scratch = x.new_empty(H, B)
-        _call("rnn_backward", sizes, dout, x, w_ih, w_hh, hs, dx, *grads, dh, scratch)
-        return (dx, *grads)
+def _input_grad(ctx, x):
+    """The buffer for dx, or None when the input needs no gradient (a first layer's data)."""
+    return torch.empty_like(x) if ctx.needs_input_grad[0] else None
 
 
 def _split_output_grad(d_hs):
@@ -154,16 +139,41 @@ def _split_output_grad(d_hs):
     return dout, dh
 
 
+class _RNNFunction(torch.autograd.Function):
+    """One vanilla RNN layer over a whole sequence. x: (T, I, B) -> hs: (T+1, H, B), hs[0] = 0."""
+
+    @staticmethod
+    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh):
+        T, B, _, H = sizes = _sizes(x, w_hh)
+        weights = [w.contiguous() for w in (w_ih, w_hh, b_ih, b_hh)]
+        hs = _states(x, H)
+        _call("rnn_forward", sizes, x, *weights, hs)
+        ctx.save_for_backward(x, *weights[:2], hs)
+        return hs
+
+    @staticmethod
+    def backward(ctx, d_hs):
+        x, w_ih, w_hh, hs = ctx.saved_tensors
+        T, B, _, H = sizes = _sizes(x, w_hh)
+        dout, dh = _split_output_grad(d_hs)
+        dx, grads = _input_grad(ctx, x), _zero_grads(w_ih, w_hh)
+        scratch = x.new_empty(H, B)
+        _call("rnn_backward", sizes, dout, x, w_ih, w_hh, hs, dx, *grads, dh, scratch)
+        return (dx, *grads)
+
+
 class _LSTMFunction(torch.autograd.Function):
     """One LSTM layer. x: (T, I, B) -> hs: (T+1, H, B) from a zero state, and c_T: (H, B)."""
 
     @staticmethod
     def forward(ctx, x, w_ih, w_hh, b_ih, b_hh):
         T, B, _, H = sizes = _sizes(x, w_hh)
-        weights = _contiguous(w_ih, w_hh, b_ih, b_hh)
-        hs, cs = _states(x, H), _states(x, H)
-        gates, tcs = x.new_empty(T, 4 * H, B), x.new_empty(T, H, B)
-        _call("lstm_forward", sizes, x, *weights, hs, cs, gates, tcs)
+        weights = [w.contiguous() for w in (w_ih, w_hh, b_ih, b_hh)]
+        keep = _training(ctx)
+        kept = T if keep else 1  # for inference, one step's scratch, reused at every step
+        hs, cs = _states(x, H), _states(x, H) if keep else x.new_zeros(1, H, B)
+        gates, tcs = x.new_empty(kept, 4 * H, B), x.new_empty(kept, H, B)
+        _call("lstm_forward", (*sizes, int(keep)), x, *weights, hs, cs, gates, tcs)
         ctx.save_for_backward(x, *weights[:2], hs, cs, gates, tcs)
         return hs, cs[-1].clone()
 
@@ -173,25 +183,10 @@ class _LSTMFunction(torch.autograd.Function):
         T, B, _, H = sizes = _sizes(x, w_hh)
         dout, dh = _split_output_grad(d_hs)
         dc = d_c_last.contiguous().clone()
-        dx, grads = torch.empty_like(x), _zero_grads(w_ih, w_hh)
+        dx, grads = _input_grad(ctx, x), _zero_grads(w_ih, w_hh)
         scratch = x.new_empty(4 * H, B)
-        _call(
-            "lstm_backward",
-            sizes,
-            dout,
-            x,
-            w_ih,
-            w_hh,
-            hs,
-            cs,
-            gates,
-            tcs,
-            dx,
-            *grads,
-            dh,
-            dc,
-            scratch,
-        )
+        tensors = (dout, x, w_ih, w_hh, hs, cs, gates, tcs, dx, *grads, dh, dc, scratch)
+        _call("lstm_backward", sizes, *tensors)
         return (dx, *grads)
 
 
@@ -201,10 +196,10 @@ class _GRUFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w_ih, w_hh, b_ih, b_hh):
         T, B, _, H = sizes = _sizes(x, w_hh)
-        weights = _contiguous(w_ih, w_hh, b_ih, b_hh)
-        hs, gates = _states(x, H), x.new_empty(T, 4 * H, B)
-        gi, gh = x.new_empty(3 * H, B), x.new_empty(3 * H, B)
-        _call("gru_forward", sizes, x, *weights, hs, gates, gi, gh)
+        weights = [w.contiguous() for w in (w_ih, w_hh, b_ih, b_hh)]
+        keep = _training(ctx)
+        hs, gates = _states(x, H), x.new_empty(T if keep else 1, 4 * H, B)
+        _call("gru_forward", (*sizes, int(keep)), x, *weights, hs, gates)
         ctx.save_for_backward(x, *weights[:2], hs, gates)
         return hs
 
@@ -213,7 +208,7 @@ class _GRUFunction(torch.autograd.Function):
         x, w_ih, w_hh, hs, gates = ctx.saved_tensors
         T, B, _, H = sizes = _sizes(x, w_hh)
         dout, dh = _split_output_grad(d_hs)
-        dx, grads = torch.empty_like(x), _zero_grads(w_ih, w_hh)
+        dx, grads = _input_grad(ctx, x), _zero_grads(w_ih, w_hh)
         dgi, dgh = x.new_empty(3 * H, B), x.new_empty(3 * H, B)
         _call("gru_backward", sizes, dout, x, w_ih, w_hh, hs, gates, dx, *grads, dh, dgi, dgh)
         return (dx, *grads)
@@ -258,6 +253,10 @@ class _FusedLayers:
             raise ValueError(
                 f"the fused layers take batched 3-D input (batch, seq_len, input_size), "
                 f"got {x.dim()}-D"
+            )
+        if max(self.input_size, self.hidden_size) > MAX_SIZE:
+            raise ValueError(
+                f"the fused layers take up to {MAX_SIZE} inputs and hidden units; use --impl torch"
             )
         if x.shape[-1] != self.input_size:
             raise RuntimeError(

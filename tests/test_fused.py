@@ -47,6 +47,22 @@ def test_outputs_and_gradients_match_torch(torch_cls, fused_cls, layers, batch, 
         torch.testing.assert_close(p.grad, ref_grads[name].grad, atol=1e-4, rtol=1e-4, msg=name)
 
 
+@pytest.mark.parametrize(("torch_cls", "fused_cls"), PAIRS)
+def test_inference_without_kept_gates_gives_the_same_outputs(torch_cls, fused_cls):
+    """Under no_grad the kernels keep one step of scratch instead of every step's gates."""
+    torch.manual_seed(1)
+    ref = torch_cls(2, 9, 2, batch_first=True)
+    ours = fused_cls(2, 9, 2)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(70, 13, 2)  # 70: a batch that is not a multiple of the kernels' tile
+    with torch.no_grad():
+        (out_ref, state_ref), (out_ours, state_ours) = ref(x), ours(x)
+    torch.testing.assert_close(out_ours, out_ref, atol=1e-5, rtol=1e-4)
+    for a, b in zip(*(s if isinstance(s, tuple) else (s,) for s in (state_ours, state_ref)),
+                    strict=True):  # fmt: skip
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
 @pytest.mark.parametrize("function", [fused._RNNFunction, fused._LSTMFunction, fused._GRUFunction])
 def test_hand_written_backward_passes_gradcheck(function):
     torch.manual_seed(0)
