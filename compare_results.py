@@ -12,6 +12,7 @@ results.json. Every run uses main.py's training loop; seqpred/ scores, tabulates
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -110,8 +111,14 @@ def run_all(args, data, device: torch.device, progress: Path | None = None) -> p
     tasks = [(kind, seed, args, data, device) for kind, seed in jobs]
     finished = []
 
+    def preload_when_a_core_is_free():
+        if not preloading and (os.cpu_count() or 1) > min(args.jobs, len(tasks) - len(finished)):
+            preloading.append(True)
+            runtime.preload("seqpred.figures", "scipy.stats")  # needed once training is over
+
     def on_done(r):
         finished.append(r)
+        preload_when_a_core_is_free()
         if progress is not None:  # on disk before it is announced
             write_json(progress, {"flags": vars(args), "finished_runs": finished})
         print(
@@ -123,6 +130,8 @@ def run_all(args, data, device: torch.device, progress: Path | None = None) -> p
     def on_failed(task, err):
         print(f"compare_results.py: error: {task[0]} seed {task[1]}: {err}", file=sys.stderr)
 
+    preloading: list = []
+    preload_when_a_core_is_free()
     return parallel.run_all(run_job, tasks, args.jobs, on_done, on_failed)
 
 

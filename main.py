@@ -358,6 +358,8 @@ def run(args, kind: str, checkpoint: Path | None) -> int:
         f"{data.sequence_length}"
         + (f", resuming after epoch {len(resume['train_losses'])}" if resume else "")
     )
+    if args.plot:
+        runtime.preload("seqpred.figures")  # on the core training leaves free
     logger = EpochLogger(kind, args.epochs, args.log_interval)
     try:
         result = train_model(kind, data, config, device, logger, resume, bool(checkpoint))
