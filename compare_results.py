@@ -72,7 +72,9 @@ def describe_run(result: trainer.RunResult, seed: int, data, args, device) -> di
     def forecaster(windows):
         return trainer.forecast(model, windows.to(device), steps, args.strategy)
 
+    start_evidence = time.perf_counter()
     scores, pred = evidence.score_forecasts(forecaster, data, steps, args.interval)
+    evidence_seconds = time.perf_counter() - start_evidence
     window = data.test_x[start : start + 1].to(device)  # (1, seq_len, 1): the illustration's
     profiles = trainer.gradient_profiles(result, data, device)
     gates = None
@@ -89,6 +91,7 @@ def describe_run(result: trainer.RunResult, seed: int, data, args, device) -> di
         "seconds_per_epoch": h.seconds / len(h.train_losses),
         "one_step": data.unscale(one_step).tolist(),
         "evidence": scores,
+        "evidence_seconds": evidence_seconds,  # every origin and the intervals: their cost
         "window": data.unscale(window[0, :, 0]).tolist(),
         "forecast": pred[start].tolist(),
         "truth": data.unscale(data.test_y[start : start + steps, 0]).tolist(),

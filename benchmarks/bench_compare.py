@@ -1,24 +1,24 @@
-"""Benchmark the comparison: wall time, time per epoch, peak memory and final test MSE.
+"""Benchmark the comparison against the article's training loop, side by side, in fresh processes.
 
-    python benchmarks/bench_compare.py                      # fast vs baseline, default flags
-    python benchmarks/bench_compare.py --mode fast --seeds 5
-    python benchmarks/bench_compare.py --scaling            # cost against sequence length
+    python benchmarks/bench_compare.py                  # every row, 3 runs each (about 25 min)
+    python benchmarks/bench_compare.py --repeats 1 --seeds5-repeats 0   # a quick look
+    python benchmarks/bench_compare.py --device cuda    # the same on a GPU
 
-`fast` runs compare_results.py as a user would. `baseline` trains the same three models the
-plain way the article does: a per-sample Dataset and a DataLoader (batch 500, shuffled), the
-test loss computed with autograd still on, nn.RNN/LSTM/GRU, one model after another in one
-process. Each run is a separate process; its peak memory is sampled over the whole process
-tree (RSS summed, and PSS, which counts pages shared between processes once). Every run appends
-a JSON line to --json. Timings are medians over --repeats runs, and the ratio is taken between
-runs made side by side in this one invocation.
+`article` trains the three models the plain way the article does: a per-sample Dataset and a
+DataLoader (batch 500, shuffled), the test loss computed with autograd still on, nn.RNN/LSTM/
+GRU, one model after another in one process. `ours` runs compare_results.py as a user would.
+Runs alternate (article, ours, article, ours, ...) so that both meet the same machine, and each
+is a fresh process whose wall time, CPU time and the peak memory of its whole process tree are
+measured. Every run is appended as a JSON line to --json; the table at the end gives medians
+and the ratios of the medians, each goal marked met or not met.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,9 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from seqpred.bench import measure  # noqa: E402
 
-# ----------------------------------------------------------------------------- the baseline
-def baseline_run(epochs: int, seed: int, device_name: str, out_json: str) -> None:
+KINDS = ("RNN", "LSTM", "GRU")
+
+
+# ----------------------------------------------------------------------------- the article's loop
+def article_run(epochs: int, device_name: str, out_json: str) -> None:
     """The article's training loop, for the three models in turn; results to out_json."""
     import torch
     from torch.utils.data import DataLoader, Dataset
@@ -52,8 +56,8 @@ def baseline_run(epochs: int, seed: int, device_name: str, out_json: str) -> Non
     train = DataLoader(WindowDataset(d.train_x, d.train_y), batch_size=500, shuffle=True)
     test = DataLoader(WindowDataset(d.test_x, d.test_y), batch_size=500)
     results = {}
-    for kind in ("RNN", "LSTM", "GRU"):
-        torch.manual_seed(seed)
+    for kind in KINDS:
+        torch.manual_seed(0)
         model = build_model(kind, hidden_size=20, impl="torch").to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         loss_fn = torch.nn.MSELoss()
@@ -73,94 +77,25 @@ def baseline_run(epochs: int, seed: int, device_name: str, out_json: str) -> Non
             test_loss = total / len(test.dataset)
         seconds = time.perf_counter() - start
         results[kind] = {"train_seconds": seconds, "final_test_loss": test_loss}
-    Path(out_json).write_text(json.dumps(results))
+    Path(out_json).write_text(json.dumps({"models": results}))
 
 
-# ----------------------------------------------------------------------------- measuring
-def tree_memory_mb(root_pid: int) -> tuple[float, float]:
-    """(RSS summed, PSS summed) over a process and all its descendants, in MB (Linux)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    rss = pss = 0.0
-    todo = [root_pid]
-    while todo:
-        pid = todo.pop()
-        todo += children.get(pid, [])
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Rss:"):
-                    rss += int(line.split()[1]) / 1024
-                elif line.startswith("Pss:"):
-                    pss += int(line.split()[1]) / 1024
-        except OSError:
-            continue
-    return rss, pss
-
-
-def measure(cmd: list[str]) -> dict:
-    """Run a command, sampling the memory of its process tree; wall time and peaks."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    peak_rss = peak_pss = 0.0
-    while proc.poll() is None:
-        rss, pss = tree_memory_mb(proc.pid)
-        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
-        time.sleep(0.1)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"bench: {' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
-    return {"wall_seconds": wall, "peak_rss_mb": peak_rss, "peak_pss_mb": peak_pss}
-
-
-def run_once(mode: str, args, workdir: Path) -> dict:
-    """One full comparison in a fresh process; per-model seconds and final test MSE."""
-    if mode == "baseline":
-        out = workdir / "baseline.json"
-        cmd = [
-            sys.executable,
-            __file__,
-            "--baseline-run",
-            "--epochs",
-            str(args.epochs),
-            "--device",
-            args.device,
-            "--out",
-            str(out),
-        ]
-        result = measure(cmd)
-        models = json.loads(out.read_text())
+# ----------------------------------------------------------------------------- one run
+def run_once(mode: str, epochs: int, seeds: int, device: str, workdir: Path) -> dict:
+    """One full comparison in a fresh process: times, memory, per-model results."""
+    if mode == "article":
+        out = workdir / "article.json"
+        cmd = [sys.executable, __file__, "--article-run", str(epochs), "--device", device,
+               "--out", str(out)]  # fmt: skip
+        result = measure(cmd, ROOT)
+        models = json.loads(out.read_text())["models"]
+        evidence = None
     else:
-        out = workdir / "fast"
-        cmd = [
-            sys.executable,
-            str(ROOT / "compare_results.py"),
-            "--epochs",
-            str(args.epochs),
-            "--seeds",
-            str(args.seeds),
-            "--device",
-            args.device,
-            "--out-dir",
-            str(out),
-            "--data-dir",
-            str(workdir),
-            "--sequence-length",
-            str(args.sequence_length),
-            "--log-interval",
-            str(10**6),
-        ]
-        if args.sequence_length != 80:
-            cmd += ["--generate-data", "--predict-start", "0", "--predict-steps", "10"]
-        if args.jobs:
-            cmd += ["--jobs", str(args.jobs)]
-        result = measure(cmd)
+        out = workdir / "ours"
+        cmd = [sys.executable, str(ROOT / "compare_results.py"), "--epochs", str(epochs),
+               "--seeds", str(seeds), "--device", device, "--out-dir", str(out),
+               "--data-dir", str(workdir), "--log-interval", str(10**6)]  # fmt: skip
+        result = measure(cmd, ROOT)
         report = json.loads((out / "results.json").read_text())
         models = {
             kind: {
@@ -169,115 +104,152 @@ def run_once(mode: str, args, workdir: Path) -> dict:
             }
             for kind, m in report["models"].items()
         }
+        runs = [r for m in report["models"].values() for r in m["runs"]]
+        evidence = {
+            "seconds": sum(r["evidence_seconds"] for r in runs),
+            "train_seconds": sum(r["train_seconds"] for r in runs),
+        }
     for m in models.values():
-        m["ms_per_epoch"] = 1000 * m["train_seconds"] / args.epochs
-    return {
-        "mode": mode,
-        "epochs": args.epochs,
-        "seeds": args.seeds if mode == "fast" else 1,
-        "sequence_length": args.sequence_length,
-        "device": args.device,
-        **result,
-        "models": models,
-    }
+        m["ms_per_epoch"] = 1000 * m["train_seconds"] / epochs
+    return {"mode": mode, "epochs": epochs, "seeds": seeds, "device": device, **result,
+            "models": models, "evidence": evidence, "machine": machine(device)}  # fmt: skip
+
+
+def machine(device: str) -> str:
+    """The processor (and GPU) the run was measured on, in words."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    import torch
+
+    words = f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}"
+    if device == "cuda" and torch.cuda.is_available():
+        words += f", {torch.cuda.get_device_name()}"
+    return words
+
+
+# ----------------------------------------------------------------------------- the table
+def median(runs: list[dict], key) -> float | None:
+    values = [key(r) for r in runs]
+    return statistics.median(values) if values else None
 
 
 def summarize(runs: list[dict]) -> str:
-    """Medians per mode, and the baseline/fast ratio of the medians."""
+    """Medians per row, ratios of the medians, and each goal marked met or not met."""
+
+    def pick(mode, epochs, seeds=1):
+        return [r for r in runs if (r["mode"], r["epochs"], r["seeds"]) == (mode, epochs, seeds)]
+
+    a500, o500, a100, o100 = (
+        pick("article", 500),
+        pick("ours", 500),
+        pick("article", 100),
+        pick("ours", 100),
+    )
+    o5 = pick("ours", 500, 5)
     lines = [
-        "| mode | runs | wall s (median) | ms/epoch RNN / LSTM / GRU | peak RSS MB (tree) | "
-        "peak PSS MB | final test MSE RNN / LSTM / GRU |",
-        "|---|---|---|---|---|---|---|",
+        "| row | article's loop | ours | ratio | goal | verdict |",
+        "|---|---|---|---|---|---|",
     ]
-    medians = {}
-    for mode in ("baseline", "fast"):
-        rs = [r for r in runs if r["mode"] == mode]
-        if not rs:
-            continue
-        med = {
-            k: statistics.median(r[k] for r in rs)
-            for k in ("wall_seconds", "peak_rss_mb", "peak_pss_mb")
-        }
-        medians[mode] = med["wall_seconds"]
-        per_epoch = " / ".join(
-            f"{statistics.median(r['models'][k]['ms_per_epoch'] for r in rs):.0f}"
-            for k in ("RNN", "LSTM", "GRU")
-        )
-        mse = " / ".join(
-            f"{statistics.median(r['models'][k]['final_test_loss'] for r in rs):.1e}"
-            for k in ("RNN", "LSTM", "GRU")
-        )
+
+    def row(name, a, o, fmt, goal="", verdict=""):
+        ratio = f"{a / o:.1f}×" if a and o else "–"
+        cells = [f"{v:{fmt}}" if v is not None else "–" for v in (a, o)]
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {ratio} | {goal} | {verdict} |")
+
+    def met(ok):
+        return "met" if ok else "**not met**"
+
+    wall = lambda r: r["wall_seconds"]  # noqa: E731
+    a, o = median(a500, wall), median(o500, wall)
+    row(f"default comparison, wall s (median of {len(o500)})", a, o, ".1f", "≥ 8× (aim 10×)",
+        met(a and o and a / o >= 8) if a and o else "")  # fmt: skip
+    cpu = lambda r: r["cpu_seconds"]  # noqa: E731
+    row("same, CPU seconds", median(a500, cpu), median(o500, cpu), ".0f")
+    a, o = median(a100, wall), median(o100, wall)
+    row(f"`--epochs 100`, wall s (median of {len(o100)})", a, o, ".1f", "≥ 6×",
+        met(a and o and a / o >= 6) if a and o else "")  # fmt: skip
+    largest = lambda r: r["largest_process_mb"]  # noqa: E731
+    row("peak memory, largest process, MB (RSS)", median(a500, largest), median(o500, largest),
+        ".0f")  # fmt: skip
+    pss = lambda r: r["peak_pss_mb"]  # noqa: E731
+    o = median(o500, pss)
+    row("peak memory, whole process tree, MB (PSS)", median(a500, pss), o, ".0f", "≤ 350 MB",
+        met(o <= 350) if o else "")  # fmt: skip
+    o = median(o5, wall)
+    lines.append(
+        f"| `--seeds 5`, wall s (median of {len(o5)}) | – | "
+        + (f"{o:.1f} | – | ≤ 90 s | {met(o <= 90)} |" if o else "– | – | ≤ 90 s | |")
+    )
+    shares = [r["evidence"]["seconds"] / r["evidence"]["train_seconds"] for r in o500 + o5]
+    if shares:
+        s = statistics.median(shares)
         lines.append(
-            f"| {mode} | {len(rs)} | {med['wall_seconds']:.1f} | {per_epoch} | "
-            f"{med['peak_rss_mb']:.0f} | {med['peak_pss_mb']:.0f} | {mse} |"
+            f"| every origin and the intervals, seconds per training second | – | {100 * s:.1f} % "
+            f"| – | ≤ 10 % | {met(s <= 0.10)} |"
         )
-    if len(medians) == 2:
-        lines.append(
-            f"\nspeed-up (median baseline wall / median fast wall): "
-            f"{medians['baseline'] / medians['fast']:.1f}x"
-        )
+    for name, rs in (("article's loop", a500), ("ours", o500)):
+        if rs:
+            mse = " / ".join(
+                f"{statistics.median(r['models'][k]['final_test_loss'] for r in rs):.1e}"
+                for k in KINDS
+            )
+            ms = " / ".join(
+                f"{statistics.median(r['models'][k]['ms_per_epoch'] for r in rs):.0f}"
+                for k in KINDS
+            )
+            lines.append(f"\n{name}: final test MSE RNN / LSTM / GRU {mse}; ms/epoch {ms}")
+    if runs:
+        lines.append(f"\nmachine: {runs[-1]['machine']}")
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="Benchmark compare_results.py against the plain way.")
+    p = argparse.ArgumentParser(description="Benchmark compare_results.py against the article's.")
+    p.add_argument("--repeats", type=int, default=3, help="runs per row and mode (default: 3)")
     p.add_argument(
-        "--mode",
-        choices=("both", "fast", "baseline"),
-        default="both",
-        help="what to run (default: both, alternating, side by side)",
+        "--seeds5-repeats",
+        type=int,
+        default=3,
+        help="runs of `compare_results.py --seeds 5` (default: 3; 0 skips the row)",
     )
-    p.add_argument("--epochs", type=int, default=500, help="epochs (default: 500)")
-    p.add_argument("--seeds", type=int, default=1, help="seeds, fast mode only (default: 1)")
-    p.add_argument("--jobs", type=int, help="compare_results.py --jobs (default: its own)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    p.add_argument("--sequence-length", type=int, default=80, help="(default: 80)")
-    p.add_argument("--repeats", type=int, default=3, help="runs per mode (default: 3)")
-    p.add_argument(
-        "--scaling",
-        action="store_true",
-        help="instead: fast mode at sequence lengths 40, 80, 160 and at two epoch "
-        "counts, to show the cost is linear in both",
-    )
+    p.add_argument("--device", default="cpu", help="cpu or cuda, for both modes (default: cpu)")
     p.add_argument(
         "--json",
-        default="benchmarks/results.jsonl",
+        default=str(ROOT / "benchmarks" / "results.jsonl"),
         help="file to append one JSON line per run to (default: benchmarks/results.jsonl)",
     )
-    p.add_argument("--baseline-run", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--article-run", type=int, metavar="EPOCHS", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.baseline_run:
-        baseline_run(args.epochs, 0, args.device, args.out)
+    if args.article_run:
+        article_run(args.article_run, args.device, args.out)
         return 0
-
-    if args.scaling:
-        plan = [
-            ("fast", dict(sequence_length=L, epochs=e))
-            for L in (40, 80, 160)
-            for e in (args.epochs // 2, args.epochs)
-        ]
-    else:
-        modes = ("baseline", "fast") if args.mode == "both" else (args.mode,)
-        plan = [(mode, {}) for _ in range(args.repeats) for mode in modes]
+    plan = [(mode, epochs, 1) for _ in range(args.repeats) for epochs in (500, 100)
+            for mode in ("article", "ours")]  # fmt: skip
+    plan += [("ours", 500, 5)] * args.seeds5_repeats
     runs = []
-    for mode, overrides in plan:
-        run_args = argparse.Namespace(**{**vars(args), **overrides})
+    for mode, epochs, seeds in plan:
         with tempfile.TemporaryDirectory() as tmp:
-            r = run_once(mode, run_args, Path(tmp))
+            r = run_once(mode, epochs, seeds, args.device, Path(tmp))
         runs.append(r)
-        with open(ROOT / args.json, "a") as f:
+        with open(args.json, "a") as f:
             f.write(json.dumps(r) + "\n")
-        per_epoch = ", ".join(f"{k} {m['ms_per_epoch']:.1f}" for k, m in r["models"].items())
         print(
-            f"{mode:8s} L={r['sequence_length']:<3d} epochs={r['epochs']:<4d} seeds="
-            f"{r['seeds']}: {r['wall_seconds']:.1f} s wall, ms/epoch {per_epoch}; peak RSS "
-            f"{r['peak_rss_mb']:.0f} MB, PSS {r['peak_pss_mb']:.0f} MB",
+            f"{mode:7s} epochs={epochs:<3d} seeds={seeds}: {r['wall_seconds']:.1f} s wall, "
+            f"{r['cpu_seconds']:.0f} s CPU, peak {r['largest_process_mb']:.0f} MB largest "
+            f"process, {r['peak_pss_mb']:.0f} MB PSS in all",
             flush=True,
         )
-    if not args.scaling:
-        print()
-        print(summarize(runs))
+    print()
+    print(summarize(runs))
     return 0
 
 

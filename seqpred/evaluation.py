@@ -109,7 +109,7 @@ def score_run(r: dict, truth, floor, naive) -> dict:
             interval=iv,
         )
     s["forecast_flat"] = metrics.is_flat(np.asarray(r["forecast"]), np.asarray(r["truth"]))
-    s.update({k: r[k] for k in ("seed", "train_seconds", "seconds_per_epoch")})
+    s.update({k: r[k] for k in ("seed", "train_seconds", "seconds_per_epoch", "evidence_seconds")})
     s.update(final_train_loss=r["train_losses"][-1], final_test_loss=r["test_losses"][-1])
     return s
 

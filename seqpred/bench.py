@@ -1,0 +1,64 @@
+"""The benchmark's helpers: run a command in a fresh process and measure its wall time, CPU time
+and the peak memory of its whole process tree."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import time
+from pathlib import Path
+
+
+def tree_memory_mb(root_pid: int) -> tuple[float, float, float]:
+    """(RSS summed, PSS summed, largest RSS) over a process and its descendants, in MB (Linux).
+
+    PSS counts a page shared by several processes once in all, split between them.
+    """
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    rss = pss = largest = 0.0
+    todo = [root_pid]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if line.startswith("Rss:"):
+                mb = int(line.split()[1]) / 1024
+                rss, largest = rss + mb, max(largest, mb)
+            elif line.startswith("Pss:"):
+                pss += int(line.split()[1]) / 1024
+    return rss, pss, largest
+
+
+def measure(cmd: list[str], cwd: Path) -> dict:
+    """Run a command, sampling its process tree's memory every 50 ms; wall, CPU and peaks."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = {"rss": 0.0, "pss": 0.0, "largest": 0.0}
+    while proc.poll() is None:
+        for key, value in zip(peak, tree_memory_mb(proc.pid), strict=True):
+            peak[key] = max(peak[key], value)
+        time.sleep(0.05)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    stderr = proc.stderr.read().decode(errors="replace")
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(cmd)} failed:\n{stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "wall_seconds": wall,
+        "cpu_seconds": cpu,
+        "peak_rss_mb": peak["rss"],
+        "peak_pss_mb": peak["pss"],
+        "largest_process_mb": peak["largest"],
+    }
