@@ -135,7 +135,7 @@ def summary_of(scored: list[dict]) -> dict:
     return summary
 
 
-def evaluate_runs(runs: list[dict], data, args) -> dict:
+def evaluate_runs(runs: list[dict], data, args, pairs=None) -> dict:
     """Score every run and baseline, summarize across seeds, and compare every pair."""
     truth = data.unscale(data.test_y[:, 0]).numpy()
     floor = metrics.mape_floor(truth)
@@ -164,16 +164,16 @@ def evaluate_runs(runs: list[dict], data, args) -> dict:
             "summary": summary_of(scored),
         }
         report["warnings"] += model_warnings(kind, scored, args)
-    report["pairs"] = compare_pairs(runs, report, truth)
+    report["pairs"] = compare_pairs(runs, report, truth, pairs)
     return report
 
 
-def compare_pairs(runs: list[dict], report: dict, truth) -> list[dict]:
-    """For every pair of models: paired differences over the seeds both have, and the
-    Diebold-Mariano test on each seed's one-step errors."""
+def compare_pairs(runs: list[dict], report: dict, truth, which=None) -> list[dict]:
+    """For every pair of models (or those `which` names): paired differences over the seeds
+    both have, and the Diebold-Mariano test on each seed's one-step errors."""
     pairs = []
     errors = {(r["model"], r["seed"]): np.asarray(r["one_step"]) - truth for r in runs}
-    for first, second in itertools.combinations(report["models"], 2):
+    for first, second in which or itertools.combinations(report["models"], 2):
         a = {s["seed"]: s for s in report["models"][first]["runs"]}
         b = {s["seed"]: s for s in report["models"][second]["runs"]}
         seeds = sorted(set(a) & set(b))

@@ -376,3 +376,29 @@ def one_model(kind, history, profiles, scores, gates, data, args) -> list[Path]:
             )
         )
     return paths
+
+
+def plot_sensitivity(trials: list[dict], path) -> Path:
+    """Validation loss against learning rate and against hidden size, every trial of a sweep:
+    how sensitive each cell is to its settings (pruned trials hollow, at their last epoch)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for kind in dict.fromkeys(t["model"] for t in trials):
+        color = _style(kind)["color"]
+        for state, fill in (("complete", color), ("pruned", "none")):
+            rows = [t for t in trials if t["model"] == kind and t["state"] == state]
+            rows = [t for t in rows if t["validation_mse"] is not None]
+            if not rows:
+                continue
+            y = [t["validation_mse"] for t in rows]
+            for ax, key in zip(axes, ("lr", "hidden_size"), strict=True):
+                ax.scatter([t["params"][key] for t in rows], y, s=28, facecolors=fill,
+                           edgecolors=color, label=f"{kind} {state}")  # fmt: skip
+    for ax, label in zip(axes, ("learning rate (log)", "hidden size (log)"), strict=True):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("validation MSE (log), standardized units")
+    axes[1].legend(fontsize="small")
+    fig.suptitle("How sensitive is each model to its settings? Every trial of the sweep")
+    return _save(fig, path)

@@ -112,7 +112,9 @@ def add_data_arguments(parser: argparse.ArgumentParser, datasets: Iterable[str])
     )
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, implementations: Iterable[str]) -> None:
+def add_model_arguments(
+    parser: argparse.ArgumentParser, implementations: Iterable[str], match_params: bool = True
+) -> None:
     m = parser.add_argument_group("model")
     m.add_argument(
         "--hidden-size",
@@ -132,19 +134,24 @@ def add_model_arguments(parser: argparse.ArgumentParser, implementations: Iterab
         "three compute the same thing; auto: fused on a CPU if it builds here, else torch "
         "(default: auto)",
     )
+    if match_params:
+        add_match_params(m)
     m.add_argument(
+        "--dropout",
+        type=unit_interval,
+        default=0.0,
+        help="dropout between stacked layers; needs --num-layers 2 or more (default: 0)",
+    )
+
+
+def add_match_params(group) -> None:
+    group.add_argument(
         "--match-params",
         type=match_params,
         metavar="N|MODEL",
         help="give every model about N parameters (or as many as MODEL has at --hidden-size, "
         "e.g. LSTM), choosing each one's hidden size; the sizes are printed and recorded "
         "(default: every model gets --hidden-size)",
-    )
-    m.add_argument(
-        "--dropout",
-        type=unit_interval,
-        default=0.0,
-        help="dropout between stacked layers; needs --num-layers 2 or more (default: 0)",
     )
 
 

@@ -99,3 +99,33 @@ def signals_ignored():
 
     with _handlers(note):
         yield
+
+
+class StopRequest:
+    """Ctrl-C or SIGTERM seen by signals_flagged(), raised where the code chooses to look."""
+
+    def __init__(self):
+        self.signum: int | None = None
+
+    def check(self) -> None:
+        if self.signum is not None:
+            raise Interrupted(self.signum)
+
+
+@contextlib.contextmanager
+def signals_flagged():
+    """Within: SIGINT and SIGTERM are only noted, and `check()` raises Interrupted.
+
+    For code that runs inside a library (an Optuna trial) where an exception raised at an
+    arbitrary point could leave the library's own bookkeeping half-done: the code stops at
+    the next place it checks, e.g. the end of an epoch.
+    """
+    request = StopRequest()
+
+    def note(signum, _frame):
+        if request.signum is None:
+            print(f"\n({NAMES.get(signum, signum)}: stopping at the end of this epoch)")
+            request.signum = signum
+
+    with _handlers(note):
+        yield request

@@ -14,7 +14,7 @@ def compare_flags(tiny_flags):
 
 def numbers_without_timing(report):
     """The parts of results.json that must repeat exactly: everything but time and memory."""
-    drop = {"train_seconds", "seconds_per_epoch", "peak_memory_mb"}
+    drop = {"train_seconds", "seconds_per_epoch", "evidence_seconds"}
     return {
         kind: [{k: v for k, v in run.items() if k not in drop} for run in m["runs"]]
         for kind, m in report["models"].items()

@@ -1,0 +1,240 @@
+"""A fair fight: tune each model on a validation split, then compare the tuned models on the test
+period, beside the untuned defaults.
+
+    python sweep.py --dataset elnino --trials 20 --seeds 5
+    python sweep.py --trials 10 --epochs 150 --seeds 3             # the sine wave
+    python sweep.py --dataset elnino --trials 20 --workers 2       # two worker processes
+
+For each model type an Optuna study (TPE sampler, seeded) searches the learning rate (log
+scale), the hidden size, the number of layers and, with two or more, the dropout. Each trial
+trains on the training period and is scored by its loss on the end of it, held out
+(--val-fraction): the test period is not even loaded into a trial. Hopeless trials are pruned by
+the median rule on the per-epoch validation loss. The studies live in a storage (sweep.db in
+--out-dir, or --storage URL), so a stopped sweep continues where it stopped, and workers on
+one machine or many share it. Then each model is retrained over --seeds seeds with its best
+settings, and with the defaults, and scored on the test period with compare_results.py's tables
+and paired tests. Writes sweep.md, sweep.json and sensitivity.png into --out-dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import compare_results
+import data as datasets
+import main as trainer
+from models import IMPLEMENTATIONS, MODEL_TYPES
+from seqpred import cli, flags, parallel, runtime, tuning
+from seqpred.fileio import write_json, write_text
+from seqpred.interrupts import signals_deferred, signals_flagged
+from seqpred.progress import EpochLogger
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sweep.py",
+        description="Tune each model's learning rate, size and depth on a validation split, "
+        "then compare the tuned models and the defaults on the test period.",
+    )
+    flags.add_run_set_arguments(parser, MODEL_TYPES, jobs_help=" (the retraining of the best)")
+    flags.add_data_arguments(parser, [d for d in datasets.DATASETS if d != "adding"])
+    flags.add_model_arguments(parser, IMPLEMENTATIONS, match_params=False)
+    flags.add_training_arguments(parser)
+    flags.add_forecast_arguments(parser)
+    s = parser.add_argument_group("sweep")
+    s.add_argument(
+        "--trials",
+        type=flags.positive_int,
+        default=20,
+        help="trials per model type, counted across every worker (default: 20)",
+    )
+    s.add_argument(
+        "--storage",
+        metavar="URL",
+        help="an Optuna storage URL that several workers share, e.g. "
+        "postgresql://user:password@host/db (default: sweep.db in --out-dir)",
+    )
+    s.add_argument(
+        "--workers",
+        type=flags.positive_int,
+        default=1,
+        help="local worker processes that run trials at the same time (default: 1)",
+    )
+    s.add_argument("--worker-id", type=int, help=argparse.SUPPRESS)
+    parser.set_defaults(val_fraction=0.1)
+    return parser
+
+
+# ----------------------------------------------------------------------------- one trial
+def suggest(trial, args) -> trainer.RunConfig:
+    """The settings a trial tries: learning rate, hidden size, layers, and dropout."""
+    layers = trial.suggest_int("num_layers", 1, 2)
+    return trainer.RunConfig.from_args(
+        args,
+        lr=trial.suggest_float("lr", 1e-4, 3e-2, log=True),
+        hidden_size=trial.suggest_int("hidden_size", 8, 64, log=True),
+        num_layers=layers,
+        dropout=trial.suggest_float("dropout", 0.0, 0.5) if layers > 1 else 0.0,
+    )
+
+
+def tuning_view(data):
+    """The training period only: the held-out windows take the place of the test windows, so
+    the loss `fit` reports after each epoch is the validation loss."""
+    return dataclasses.replace(data, test_x=data.val_x, test_y=data.val_y, val_x=None, val_y=None)
+
+
+def objective(trial, kind, data, args, device, stop) -> float:
+    """Train with the trial's settings; its score is the validation MSE after the last epoch."""
+    import optuna
+
+    config = suggest(trial, args)
+
+    def on_epoch(epoch, train_loss, val_loss):
+        stop.check()  # Ctrl-C, SIGTERM: this trial is marked failed, to be run again
+        trial.report(val_loss, epoch)
+        if trial.should_prune():  # far worse than the other trials had been by this epoch
+            raise optuna.TrialPruned()
+
+    result = trainer.train_model(kind, tuning_view(data), config, device, on_epoch)
+    loss = result.history.test_losses[-1]
+    print(f"{kind} trial {trial.number}: validation MSE {loss:.3e} with {trial.params}",
+          flush=True)  # fmt: skip
+    return loss
+
+
+def run_studies(args, data, device) -> None:
+    """This worker's share of every model's trials."""
+    storage = tuning.open_storage(args.storage, Path(args.out_dir))
+    for kind in args.models:
+        study = tuning.open_study(storage, kind, sweep_settings(args), args.seed)
+        with signals_flagged() as stop:  # never raised in the middle of Optuna's bookkeeping
+            ran = tuning.run_trials(
+                study,
+                lambda trial, kind=kind: objective(trial, kind, data, args, device, stop),
+                args.trials,
+                trainer.TrainingDiverged,
+                stop,
+            )
+        print(f"{kind}: {ran} trial(s) run here, {len(tuning.finished(study))} of {args.trials} "
+              "finished in the study")  # fmt: skip
+
+
+def sweep_settings(args) -> dict:
+    """The flags a study's trials must share: joining a study made with others is refused."""
+    keys = ("dataset", "csv", "column", "sequence_length", "test_fraction", "val_fraction",
+            "epochs", "batch_size", "impl", "seed")  # fmt: skip
+    return {k: getattr(args, k) for k in keys}
+
+
+# ----------------------------------------------------------------------------- the final test
+def retrain(args, data, device, best: dict) -> parallel.Outcome:
+    """Each model with its best settings and with the defaults, over --seeds seeds."""
+    tasks = [
+        (label, kind, settings, seed)
+        for kind in args.models
+        for label, settings in ((f"{kind} tuned", best[kind]), (f"{kind} default", {}))
+        for seed in range(args.seed, args.seed + args.seeds)
+    ]
+
+    def run(task, stop):
+        label, kind, settings, seed = task
+        config = trainer.RunConfig.from_args(args, seed=seed, **settings)
+        logger = EpochLogger(f"{label} seed {seed}", args.epochs, args.log_interval, False)
+
+        def on_epoch(epoch, train_loss, test_loss):
+            stop.check()
+            logger(epoch, train_loss, test_loss)
+
+        result = trainer.train_model(kind, data, config, device, on_epoch)
+        return {**compare_results.describe_run(result, seed, data, args, device), "model": label}
+
+    def on_done(r):
+        print(f"{r['model']} seed {r['seed']}: test MSE {r['test_losses'][-1]:.3e}", flush=True)
+
+    return parallel.run_all(run, tasks, args.jobs, on_done)
+
+
+def best_settings(args) -> dict:
+    """Each model's best finished trial, as RunConfig changes."""
+    storage = tuning.open_storage(args.storage, Path(args.out_dir))
+    best = {}
+    for kind in args.models:
+        study = tuning.open_study(storage, kind, sweep_settings(args), args.seed)
+        complete = [t for t in tuning.finished(study) if t.value is not None]
+        if not complete:
+            raise SystemExit(f"sweep.py: error: no {kind} trial finished; nothing to compare")
+        trial = min(complete, key=lambda t: t.value)
+        best[kind] = {**trial.params, "dropout": trial.params.get("dropout", 0.0)}
+    return best
+
+
+def write_outputs(args, data, runs, best) -> list[Path]:
+    from seqpred import figures, sweepreport  # matplotlib only now
+
+    storage = tuning.open_storage(args.storage, Path(args.out_dir))
+    studies = {
+        k: tuning.open_study(storage, k, sweep_settings(args), args.seed) for k in args.models
+    }
+    summary = sweepreport.summary(studies, best, runs, data, args)
+    out = Path(args.out_dir)
+    text = sweepreport.markdown(summary, args)
+    paths = [write_json(out / "sweep.json", summary), write_text(out / "sweep.md", text)]
+    paths.append(figures.plot_sensitivity(summary["trials"], out / "sensitivity.png"))
+    print()
+    print(text)
+    return paths
+
+
+# ----------------------------------------------------------------------------- entry point
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = flags.finish(parser, parser.parse_args(argv), datasets.PRESETS, datasets.check_flags)
+    if args.out_dir == "figures" or args.out_dir.startswith("figures/"):
+        args.out_dir = str(Path(args.out_dir) / "sweep")
+    runtime.keep_freed_memory()
+    return cli.run(parser, sweep, args, argv if argv is not None else sys.argv[1:])
+
+
+def sweep(args, argv: list[str]) -> int:
+    """Everything main() does once the flags are checked."""
+    device = runtime.resolve_device(args.device)
+    args.impl = runtime.resolve_impl(args.impl, device)
+    cli.check_folders([args.out_dir] + ([args.data_dir] if datasets.will_generate(args) else []))
+    data = datasets.prepare(args)
+    datasets.check_forecast(data, args.predict_start, args.predict_steps)
+    tuning.open_storage(args.storage, Path(args.out_dir))  # a bad --storage fails here
+    if args.worker_id is not None or args.workers == 1:
+        runtime.use_threads(args.workers)
+        run_studies(args, data, device)
+        if args.worker_id is not None:
+            return 0
+    else:
+        print(f"Starting {args.workers} worker processes on {args.storage or 'sweep.db'}")
+        lost = tuning.run_workers(argv, args.workers, Path(__file__))
+        if lost:
+            for line in lost:
+                print(f"sweep.py: error: {line}", file=sys.stderr)
+            return 1
+    best = best_settings(args)
+    dropout = max([args.dropout] + [b["dropout"] for b in best.values()])
+    args.jobs = runtime.default_jobs(args.jobs, device, dropout)
+    args.device, args.hidden_sizes = str(device), {}
+    start = time.perf_counter()
+    outcome = retrain(args, data, device, best)
+    if not outcome.complete:
+        print(f"Stopped: {len(outcome.done)} of the final runs had finished; run again to finish")
+        return outcome.interrupted.status if outcome.interrupted else 1
+    print(f"Retrained the best and the default settings in {time.perf_counter() - start:.0f} s")
+    with signals_deferred():
+        for path in write_outputs(args, data, outcome.done, best):
+            print(f"Wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
