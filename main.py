@@ -224,7 +224,9 @@ def train_model(
     epoch, so that Ctrl-C or SIGTERM (TrainingInterrupted) hands back the last completed one.
     """
     size = f"--hidden-size {config.hidden_size} and --num-layers {config.num_layers}"
-    with runtime.seeded(config.seed), runtime.enough_memory(size):  # weights from the seed alone
+    n = evidence.parameter_count(kind, config.hidden_size, data.num_features, config.outputs,
+                                 config.num_layers)  # fmt: skip
+    with runtime.enough_memory(size, n), runtime.seeded(config.seed):  # weights from the seed
         model = build_model(kind, **config.model_args(data)).to(device)
     initial_state = checkpoints.copy_of_weights(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)

@@ -135,7 +135,7 @@ def check_dates(path: Path, dates: list[str], column: str) -> None:
     bad = np.flatnonzero(steps <= np.zeros_like(steps))
     if len(bad):
         i = int(bad[0])
-        what = "repeats" if dates[i] == dates[i + 1] or steps[i] == 0 else "goes back in time"
+        what = "repeats" if stamps[i] == stamps[i + 1] else "goes back in time"
         raise DataError(
             f"{path}: column {column!r} {what} at {dates[i + 1]!r} (after {dates[i]!r}); a series "
             "needs one value per time step, in time order: sort and de-duplicate it first"

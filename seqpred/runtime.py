@@ -10,6 +10,7 @@ import os
 import random
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -81,9 +82,29 @@ def seeded(seed: int):
         yield
 
 
+def available_memory() -> int | None:
+    """Bytes of memory the system can still give (Linux's MemAvailable), None if unknown."""
+    try:
+        lines = Path("/proc/meminfo").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
 @contextlib.contextmanager
-def enough_memory(what: str):
-    """Within: an allocation that fails becomes one line naming the flags that asked for it."""
+def enough_memory(what: str, n_params: int = 0):
+    """Within: an allocation that fails becomes one line naming the flags that asked for it.
+
+    A model whose weights, gradients and Adam's two averages (4 floats per parameter) would not
+    fit at all is refused before anything is allocated: with memory overcommitted, the
+    allocation itself may succeed and the process be killed when it first touches the pages.
+    """
+    free = available_memory()
+    if free is not None and 16 * n_params > free:
+        raise FlagError(f"not enough memory for {what}; use smaller values")
     try:
         yield
     except (MemoryError, RuntimeError) as err:

@@ -155,7 +155,15 @@ def test_a_truncated_library_does_not_crash_a_run(cache, tmp_path):
     library.write_bytes(library.read_bytes()[:4096])
     env = {**os.environ, "SEQPRED_CACHE_DIR": str(cache)}
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "--dry-run", "--data-dir", str(tmp_path)],
+        [
+            sys.executable,
+            str(ROOT / "main.py"),
+            "--dry-run",
+            "--data-dir",
+            str(tmp_path),
+            "--device",
+            "cpu",
+        ],  # fmt: skip
         capture_output=True,
         text=True,
         env=env,

@@ -5,7 +5,6 @@ import dataclasses
 import json
 import signal
 
-import optuna
 import pytest
 import torch
 
@@ -13,6 +12,8 @@ import data as datasets
 import sweep
 from conftest import run_script, start_script, wait_for
 from seqpred import flags, tuning
+
+optuna = pytest.importorskip("optuna")
 
 TINY = ["--dataset", "elnino", "--sequence-length", "12", "--epochs", "3", "--seeds", "1",
         "--predict-steps", "6", "--device", "cpu", "--jobs", "1"]  # fmt: skip
