@@ -58,10 +58,11 @@ def run_job(task: tuple, stop: parallel.StopFlag) -> dict:
         logger(epoch, train_loss, test_loss)
 
     try:
-        result = trainer.train_model(kind, data, config, device, on_epoch)
+        with runtime.own_stream(device):
+            result = trainer.train_model(kind, data, config, device, on_epoch)
+            return describe_run(result, seed, data, args, device)
     finally:
         logger.close()
-    return describe_run(result, seed, data, args, device)
 
 
 def describe_run(result: trainer.RunResult, seed: int, data, args, device) -> dict:

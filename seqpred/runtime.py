@@ -116,6 +116,12 @@ def enough_memory(what: str, n_params: int = 0):
         raise FlagError(f"not enough memory for {what}; use smaller values") from None
 
 
+def own_stream(device: torch.device):
+    """A context in which this thread's GPU work goes to a CUDA stream of its own, so that runs
+    in parallel threads overlap on the device (a no-op on a CPU)."""
+    return torch.cuda.stream(torch.cuda.Stream(device) if device.type == "cuda" else None)
+
+
 def use_threads(jobs: int = 1) -> None:
     """Give each of `jobs` concurrent runs its share of the cores for PyTorch's own threads."""
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
