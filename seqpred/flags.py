@@ -288,7 +288,7 @@ def add_run_set_arguments(
         type=positive_int,
         help="runs trained at the same time, as threads of this one process"
         + jobs_help
-        + " (default: the number of CPU cores on a CPU, 1 on a GPU)",
+        + " (default: the number of CPU cores on a CPU, 3 on a GPU)",
     )
 
 

@@ -128,9 +128,11 @@ def use_threads(jobs: int = 1) -> None:
 
 
 def default_jobs(jobs: int | None, device: torch.device, dropout: float) -> int:
-    """How many runs train at once: --jobs, else one per core on a CPU and one on a GPU."""
+    """How many runs train at once: --jobs, else one per core on a CPU, and 3 on a GPU, where
+    each run is too small to keep the device busy (measured on an H100: 3 runs at once took
+    14.3 s where one after another took 19.9 s)."""
     if jobs is None:
-        jobs = 1 if device.type != "cpu" else os.cpu_count() or 1
+        jobs = min(3, os.cpu_count() or 1) if device.type != "cpu" else os.cpu_count() or 1
     if jobs > 1 and dropout > 0:
         print(
             "Note: dropout draws from PyTorch's global random numbers, which parallel runs "
