@@ -1,19 +1,17 @@
-"""Figures: loss curves, forecasts, gradient flow and gates, written atomically as PNG files with
-the non-interactive Agg backend (imported only once a figure is drawn: matplotlib is slow to
-load)."""
+"""Figures: loss curves, forecasts, gradient flow and gates, written atomically as PNG files by
+matplotlib's non-interactive Agg canvas (imported only once a figure is drawn: matplotlib is
+slow to load)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # no display needed; must come before pyplot is imported
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from seqpred import evaluation  # noqa: E402
-from seqpred.fileio import atomic_write  # noqa: E402
+from seqpred import evaluation
+from seqpred.fileio import atomic_write
 
 # One colour and one marker per model, the same in every figure.
 STYLE = {
@@ -27,11 +25,18 @@ def _style(name: str) -> dict:
     return STYLE.get(name, {"color": "tab:gray", "marker": "x"})
 
 
+def subplots(*args, **kwargs):
+    """A figure of its own on the Agg canvas, outside pyplot: nothing global changes, so a
+    notebook's own plotting keeps its backend, and threads do not share pyplot's state."""
+    fig = Figure(figsize=kwargs.pop("figsize", None))
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(*args, **kwargs)
+
+
 def _save(fig, path: str | Path) -> Path:
     path = Path(path)
     with atomic_write(path) as f:
         fig.savefig(f, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 
@@ -41,7 +46,7 @@ def plot_loss_curves(curves: dict[str, dict], path: str | Path, title: str) -> P
     `curves[name]["train"]` and `["test"]` are arrays of shape (n_seeds, n_epochs); with several
     seeds the median is drawn with a shaded band from the minimum to the maximum.
     """
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = subplots(figsize=(8, 4.5))
     for name, c in curves.items():
         color = _style(name)["color"]
         for split, ls in (("train", "-"), ("test", "--")):
@@ -70,7 +75,7 @@ def plot_forecast(
 ) -> Path:
     """The seed window, the true continuation, and each model's free-running forecast, with its
     prediction interval (forecast ± half-width per step) shaded where `bands` gives one."""
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig, ax = subplots(figsize=(9, 4.5))
     n = len(window)
     ax.plot(np.arange(n), window, color="black", lw=2, label="initial window (true)")
     steps = np.arange(n, n + len(truth))
@@ -123,7 +128,7 @@ def plot_one_step(
 ) -> Path:
     """The test period: the true series, each model's one-step predictions and persistence."""
     x, xlabel = _time_axis(labels, len(truth))
-    fig, ax = plt.subplots(figsize=(10, 4.5))
+    fig, ax = subplots(figsize=(10, 4.5))
     ax.plot(x, truth, color="black", lw=2.5, label="truth")
     ax.plot(x, naive, color="gray", ls=":", lw=1.5, label="persistence (last value)")
     for name, values in predictions.items():
@@ -139,7 +144,7 @@ def plot_one_step(
 
 def plot_gradient_flow(profiles: dict[str, dict[str, np.ndarray]], path, title: str) -> Path:
     """|d prediction / d x_(T-d)| against the distance d, trained (solid) and at init (dashed)."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = subplots(figsize=(8, 4.5))
     for name, p in profiles.items():
         color = _style(name)["color"]
         for stage, ls in (("trained", "-"), ("initial", "--")):
@@ -158,7 +163,7 @@ def plot_gradient_flow(profiles: dict[str, dict[str, np.ndarray]], path, title: 
 def plot_gates(window: np.ndarray, gates: dict[str, np.ndarray], path, title: str) -> Path:
     """The input window on top, then one heat map per gate: hidden units by time step."""
     names = [n for n in ("forget", "input", "output") if n in gates]
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         len(names) + 1,
         1,
         figsize=(9, 2 + 2 * len(names)),
@@ -188,7 +193,7 @@ def plot_gates(window: np.ndarray, gates: dict[str, np.ndarray], path, title: st
 
 def plot_error_vs_length(table: dict[str, dict], path, title: str) -> Path:
     """Relative test error against sequence length, one line per model (min-max band)."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = subplots(figsize=(8, 4.5))
     for name, row in table.items():
         s = _style(name)
         lengths = sorted(row)
@@ -302,7 +307,7 @@ def gradient_figure(runs, report, path, n) -> Path:
 def plot_horizon(report: dict, path, ylabel: str) -> Path:
     """RMSE against the horizon h, over every test origin: one colour per model (the mean over
     seeds, a band from the best to the worst seed), the naive baselines dashed."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = subplots(figsize=(8, 4.5))
     h = np.arange(1, report["steps"] + 1)
     for kind, m in report["models"].items():
         curve = m["summary"]["horizon_rmse"]
@@ -381,7 +386,7 @@ def one_model(kind, history, profiles, scores, gates, data, args) -> list[Path]:
 def plot_sensitivity(trials: list[dict], path) -> Path:
     """Validation loss against learning rate and against hidden size, every trial of a sweep:
     how sensitive each cell is to its settings (pruned trials hollow, at their last epoch)."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes = subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for kind in dict.fromkeys(t["model"] for t in trials):
         color = _style(kind)["color"]
         for state, fill in (("complete", color), ("pruned", "none")):
