@@ -63,6 +63,8 @@ class SeriesData:
     kind: str = "series"  # "series": consecutive windows of one series; "sequences": independent
     val_x: torch.Tensor | None = None  # (n_val, seq_len, 1): the end of the training period,
     val_y: torch.Tensor | None = None  # held out for tuning and calibration (--val-fraction)
+    dates: list[str] | None = None  # the date of every value of the series, when it has dates
+    test_start: int = 0  # where the test part begins in the series (its first window's start)
 
     @property
     def sequence_length(self) -> int:
@@ -97,6 +99,13 @@ class SeriesData:
     def splits(self):
         """(x, y) of the training, validation (None, None if none) and test windows."""
         return (self.train_x, self.train_y), (self.val_x, self.val_y), (self.test_x, self.test_y)
+
+    def window_dates(self, origin: int, steps: int) -> list[str] | None:
+        """The dates of test window `origin` and of the `steps` values after it, if known."""
+        if not self.dates:
+            return None
+        first = self.test_start + origin
+        return self.dates[first : first + self.sequence_length + steps]
 
     def unscale(self, values: torch.Tensor) -> torch.Tensor:
         """Scaled model outputs back to the series' own units, in float64 (a series like
@@ -353,6 +362,8 @@ def build_real(
         meta,
         val_x=val_x,
         val_y=val_y,
+        dates=dates,
+        test_start=n_fit + n_val,
     )
 
 

@@ -72,13 +72,18 @@ def plot_forecast(
     title: str,
     ylabel: str = "value",
     bands: dict[str, np.ndarray] | None = None,
+    dates: list[str] | None = None,
 ) -> Path:
     """The seed window, the true continuation, and each model's free-running forecast, with its
-    prediction interval (forecast ± half-width per step) shaded where `bands` gives one."""
+    prediction interval (forecast ± half-width per step) shaded where `bands` gives one; on a
+    time axis of `dates` (window and continuation) when the series has them."""
     fig, ax = subplots(figsize=(9, 4.5))
     n = len(window)
-    ax.plot(np.arange(n), window, color="black", lw=2, label="initial window (true)")
-    steps = np.arange(n, n + len(truth))
+    x, xlabel = _time_axis(dates, n + len(truth))
+    if xlabel != "date":
+        xlabel = "time step (0 = start of the seed window)"
+    ax.plot(x[:n], window, color="black", lw=2, label="initial window (true)")
+    steps = x[n : n + len(truth)]
     ax.plot(steps, truth, color="gray", lw=4, alpha=0.5, label="exact continuation")
     every = max(1, len(truth) // 20)  # markers sparse enough to tell the curves apart
     for i, (name, values) in enumerate(forecasts.items()):
@@ -96,10 +101,10 @@ def plot_forecast(
         )
         if bands and name in bands and np.all(np.isfinite(bands[name])):
             half = bands[name][: len(values)]
-            x = steps[: len(values)]
-            ax.fill_between(x, values - half, values + half, color=s["color"], alpha=0.15, lw=0)
-    ax.axvline(n - 0.5, color="black", ls=":", lw=1)
-    ax.set_xlabel("time step (0 = start of the seed window)")
+            span = steps[: len(values)]
+            ax.fill_between(span, values - half, values + half, color=s["color"], alpha=0.15, lw=0)
+    ax.axvline(x[n - 1], color="black", ls=":", lw=1)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
@@ -109,7 +114,7 @@ def plot_forecast(
 
 def _time_axis(labels: list[str] | None, n: int):
     """Dates as numpy datetime64 when the labels parse as dates, else plain step numbers."""
-    if labels:
+    if labels and len(labels) == n:
         try:
             return np.array(labels, dtype="datetime64"), "date"
         except ValueError:
@@ -243,6 +248,7 @@ def comparison_figures(runs: list[dict], report: dict, data, args) -> list[Path]
             f"{args.predict_start}, one of {report['origins']} origins{seed_note}",
             ylabel,
             bands={k: interval_of(r) for k, r in first.items() if interval_of(r) is not None},
+            dates=data.window_dates(args.predict_start, args.predict_steps),
         ),
         plot_horizon(report, out / "horizon.png", ylabel),
         plot_one_step(
@@ -369,6 +375,7 @@ def one_model(kind, history, profiles, scores, gates, data, args) -> list[Path]:
                 f"one of {scores['origins']} origins",
                 ylabel=f"{data.quantity} ({data.units})" if data.units else data.quantity,
                 bands={kind: np.array(interval["half_width"])} if interval else None,
+                dates=data.window_dates(start, len(forecast)),
             )
         )
     if gates is not None:
