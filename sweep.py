@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     flags.add_data_arguments(parser, [d for d in datasets.DATASETS if d != "adding"])
     flags.add_model_arguments(parser, IMPLEMENTATIONS, match_params=False)
     flags.add_training_arguments(parser)
-    flags.add_forecast_arguments(parser)
+    flags.add_forecast_arguments(parser, val_fraction=0.1)
     s = parser.add_argument_group("sweep")
     s.add_argument(
         "--trials",
@@ -65,7 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="local worker processes that run trials at the same time (default: 1)",
     )
     s.add_argument("--worker-id", type=int, help=argparse.SUPPRESS)
-    parser.set_defaults(val_fraction=0.1)
     return parser
 
 
@@ -194,6 +193,8 @@ def write_outputs(args, data, runs, best) -> list[Path]:
 def main(argv=None) -> int:
     parser = build_parser()
     args = flags.finish(parser, parser.parse_args(argv), datasets.PRESETS, datasets.check_flags)
+    if not args.val_fraction:
+        parser.error("--val-fraction must be above 0: the trials are scored on that split")
     if args.out_dir == "figures" or args.out_dir.startswith("figures/"):
         args.out_dir = str(Path(args.out_dir) / "sweep")
     runtime.keep_freed_memory()

@@ -201,7 +201,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_forecast_arguments(parser: argparse.ArgumentParser) -> None:
+def add_forecast_arguments(parser: argparse.ArgumentParser, val_fraction: float = 0.0) -> None:
     f = parser.add_argument_group("forecast and output")
     f.add_argument(
         "--predict-start",
@@ -234,10 +234,11 @@ def add_forecast_arguments(parser: argparse.ArgumentParser) -> None:
     f.add_argument(
         "--val-fraction",
         type=unit_interval,
-        default=0.0,
+        default=val_fraction,
         help="share of the training period (its last windows, or values for real series) held "
-        "out from training, for calibrating the intervals on data the model never saw "
-        "(default: 0, i.e. calibrate on the last 10%% of the training windows)",
+        "out from training, for tuning and for calibrating the intervals on data the model "
+        "never saw; 0 calibrates on the last 10%% of the training windows instead "
+        f"(default: {val_fraction:g})",
     )
     f.add_argument(
         "--out-dir",
