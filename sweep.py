@@ -97,6 +97,8 @@ def objective(trial, kind, data, args, device, stop) -> float:
         stop.check()  # Ctrl-C, SIGTERM: this trial is marked failed, to be run again
         trial.report(val_loss, epoch)
         if trial.should_prune():  # far worse than the other trials had been by this epoch
+            print(f"{kind} trial {trial.number}: pruned at epoch {epoch} (validation MSE "
+                  f"{val_loss:.3e}) with {trial.params}", flush=True)  # fmt: skip
             raise optuna.TrialPruned()
 
     result = trainer.train_model(kind, tuning_view(data), config, device, on_epoch)

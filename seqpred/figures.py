@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from seqpred import evaluation
 from seqpred.fileio import atomic_write
@@ -410,6 +411,8 @@ def plot_sensitivity(trials: list[dict], path) -> Path:
         ax.set_yscale("log")
         ax.set_xlabel(label)
         ax.grid(True, which="both", alpha=0.3)
+    axes[1].set_xticks([8, 16, 32, 64], ["8", "16", "32", "64"])
+    axes[1].xaxis.set_minor_locator(NullLocator())
     axes[0].set_ylabel("validation MSE (log), standardized units")
     axes[1].legend(fontsize="small")
     fig.suptitle("How sensitive is each model to its settings? Every trial of the sweep")

@@ -49,11 +49,17 @@ def open_storage(url: str | None, out_dir: Path):
 
 
 def open_study(storage, kind: str, settings: dict, seed: int):
-    """The study of one model type, created or joined; refuses one made with other settings."""
+    """The study of one model type, created or joined; refuses one made with other settings.
+
+    Trials are pruned by the median rule, but only after a quarter of the epochs: early on,
+    a small learning rate always looks worse than a large one, and pruning then would tune
+    for the first few epochs instead of the whole run.
+    """
     import optuna
 
     sampler = optuna.samplers.TPESampler(seed=seed + ["RNN", "LSTM", "GRU"].index(kind))
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=5)
+    warmup = max(5, settings["epochs"] // 4)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # sweep.py prints its own lines
     study = optuna.create_study(
         study_name=f"seqpred-{kind}",
