@@ -24,7 +24,7 @@ from torch import nn
 import cells
 import data as datasets
 from models import IMPLEMENTATIONS, MODEL_TYPES, build_model, count_parameters
-from seqpred import analysis, checkpoints, cli, evidence, flags, metrics, runtime
+from seqpred import analysis, checkpoints, cli, evidence, flags, runtime
 from seqpred import report as report_lines
 from seqpred.fileio import check_file_target
 from seqpred.interrupts import Interrupted, as_interrupted, signals_deferred, signals_ignored
@@ -280,39 +280,20 @@ def load_model(path) -> tuple[nn.Module, dict]:
 
 # ----------------------------------------------------------------------------- report
 def report(result: RunResult, data, args, device) -> dict | None:
-    """Print the final losses, and the errors in the series' own units: one step ahead, and
-    forecasts from every test origin with their prediction intervals."""
-    h, model = result.history, result.model
-    scaled = " (standardized units)" if data.std != 1.0 or data.mean != 0.0 else ""
-    print(
-        f"{result.model_type}: {result.n_params} parameters, final train MSE "
-        f"{h.train_losses[-1]:.3e}, test MSE {h.test_losses[-1]:.3e}{scaled}, {h.seconds:.1f} s "
-        f"({h.seconds / len(h.train_losses) * 1000:.1f} ms/epoch)"
-    )
-    one_step = predict(model, data.test_x.to(device), args.test_batch_size)[:, 0]
-    one_step, truth = data.unscale(one_step).cpu().numpy(), data.unscale(data.test_y[:, 0]).numpy()
-    if not data.is_series:
-        mse = metrics.mse(one_step, truth)
-        print(
-            f"  test MSE {mse:.4g} = {mse / truth.var():.3f} of the targets' variance "
-            "(predicting their mean scores 1)"
-        )
-        return None
-    e = metrics.errors(one_step, truth, metrics.mape_floor(truth))
-    unit = f" {data.units}" if data.units else ""
-    print(
-        f"  one step ahead (true inputs): MAE {e['mae']:.4g}{unit}, RMSE {e['rmse']:.4g}{unit}, "
-        f"MAPE {e['mape']:.2f} %"
-    )
-    steps = args.predict_steps
+    """Print the final losses and the errors in the series' own units: one step ahead, and
+    forecasts from every test origin, with their prediction intervals."""
+    one_step = predict(result.model, data.test_x.to(device), args.test_batch_size)[:, 0]
+    scores = None
+    if data.is_series:
 
-    def forecaster(windows):
-        return forecast(model, windows.to(device), steps, args.strategy)
+        def forecaster(windows):
+            return forecast(result.model, windows.to(device), args.predict_steps, args.strategy)
 
-    scores, pred = evidence.score_forecasts(forecaster, data, steps, args.interval)
-    for line in report_lines.forecast_lines(scores, steps, args.strategy, unit):
-        print(f"  {line}")
-    return {**scores, "forecast": pred[args.predict_start]}
+        scores, pred = evidence.score_forecasts(forecaster, data, args.predict_steps, args.interval)
+        scores["forecast"] = pred[args.predict_start]  # the one the figure shows
+    for line in report_lines.run_lines(result, data, one_step, scores, args):
+        print(line)
+    return scores
 
 
 def write_plots(result: RunResult, data, args, device, scores) -> list[Path]:

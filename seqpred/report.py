@@ -248,6 +248,32 @@ def memory_line(report: dict, args) -> str:
     return f"Peak memory: {mb:.0f} MB of CUDA memory allocated, over every run."
 
 
+def run_lines(result, data, one_step, scores: dict | None, args) -> list[str]:
+    """What main.py prints after training: the losses, and the errors in the series' units."""
+    h = result.history
+    scaled = " (standardized units)" if data.std != 1.0 or data.mean != 0.0 else ""
+    lines = [
+        f"{result.model_type}: {result.n_params} parameters, final train MSE "
+        f"{h.train_losses[-1]:.3e}, test MSE {h.test_losses[-1]:.3e}{scaled}, {h.seconds:.1f} s "
+        f"({h.seconds / len(h.train_losses) * 1000:.1f} ms/epoch)"
+    ]
+    pred, truth = data.unscale(one_step).cpu().numpy(), data.unscale(data.test_y[:, 0]).numpy()
+    if scores is None:  # not a series: the adding problem
+        mse = metrics.mse(pred, truth)
+        return lines + [
+            f"  test MSE {mse:.4g} = {mse / truth.var():.3f} of the targets' variance "
+            "(predicting their mean scores 1)"
+        ]
+    e = metrics.errors(pred, truth, metrics.mape_floor(truth))
+    unit = f" {data.units}" if data.units else ""
+    lines.append(
+        f"  one step ahead (true inputs): MAE {e['mae']:.4g}{unit}, RMSE {e['rmse']:.4g}{unit}, "
+        f"MAPE {e['mape']:.2f} %"
+    )
+    steps = args.predict_steps
+    return lines + [f"  {line}" for line in forecast_lines(scores, steps, args.strategy, unit)]
+
+
 def forecast_lines(scores: dict, steps: int, strategy: str, unit: str) -> list[str]:
     """main.py's lines on the forecasts from every origin and their intervals."""
     rmse, mae = scores["rmse"], scores["mae"]
