@@ -158,12 +158,14 @@ def forecast(model, windows: torch.Tensor, steps: int, strategy="recursive") -> 
     model.eval()
     if strategy == "direct":
         return model(windows)[:, :steps]
-    seq, out = windows, []
-    for _ in range(steps):
-        nxt = model(seq)  # (n, 1)
-        out.append(nxt)
-        seq = torch.cat([seq[:, 1:], nxt.unsqueeze(1)], dim=1)  # slide every window by one step
-    return torch.cat(out, dim=1)
+    # One buffer for all the forecasts: many small tensors kept alive between the large
+    # short-lived ones of each step would fragment the heap (it grew by hundreds of MB).
+    out = windows.new_empty(len(windows), steps)
+    seq = windows
+    for step in range(steps):
+        out[:, step : step + 1] = model(seq)  # (n, 1)
+        seq = torch.cat([seq[:, 1:], out[:, step : step + 1, None]], dim=1)  # slide by one step
+    return out
 
 
 def fit(model, optimizer, data, config, device, generator, history, on_epoch=None) -> History:
