@@ -41,6 +41,16 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
+def _finish(fig, ax, path, xlabel: str, ylabel: str, title: str, ncol: int) -> Path:
+    """Axis labels, title, grid and the legend below the plot; then save."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=ncol)
+    return _save(fig, path)
+
+
 def plot_loss_curves(curves: dict[str, dict], path: str | Path, title: str) -> Path:
     """Train (solid) and test (dashed) MSE per epoch on a log scale, one colour per model.
 
@@ -105,12 +115,7 @@ def plot_forecast(
             span = steps[: len(values)]
             ax.fill_between(span, values - half, values + half, color=s["color"], alpha=0.15, lw=0)
     ax.axvline(x[n - 1], color="black", ls=":", lw=1)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
-    return _save(fig, path)
+    return _finish(fig, ax, path, xlabel, ylabel, title, ncol=3)
 
 
 def _time_axis(labels: list[str] | None, n: int):
@@ -140,12 +145,7 @@ def plot_one_step(
     for name, values in predictions.items():
         s = _style(name)
         ax.plot(x, values, color=s["color"], lw=1.2, label=f"{name} one-step")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=5)
-    return _save(fig, path)
+    return _finish(fig, ax, path, xlabel, ylabel, title, ncol=5)
 
 
 def plot_gradient_flow(profiles: dict[str, dict[str, np.ndarray]], path, title: str) -> Path:
