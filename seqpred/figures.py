@@ -414,6 +414,7 @@ def plot_sensitivity(trials: list[dict], path) -> Path:
     axes[1].set_xticks([8, 16, 32, 64], ["8", "16", "32", "64"])
     axes[1].xaxis.set_minor_locator(NullLocator())
     axes[0].set_ylabel("validation MSE (log), standardized units")
-    axes[1].legend(fontsize="small")
+    # below both plots, where it hides no trial
+    axes[0].legend(fontsize="small", loc="upper center", bbox_to_anchor=(1.1, -0.14), ncol=6)
     fig.suptitle("How sensitive is each model to its settings? Every trial of the sweep")
     return _save(fig, path)
