@@ -67,6 +67,18 @@ def wait_for(proc, text):
     raise AssertionError(f"{text!r} never appeared:\n{''.join(seen)}\n{proc.stderr.read()}")
 
 
+def stop_when(proc, text, sig, status, timeout=60):
+    """Once `text` appears, send `sig`; check the script exits with `status` and no traceback.
+
+    Returns what it printed after `text` (stdout, stderr)."""
+    wait_for(proc, text)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == status, out + err
+    assert "Traceback" not in err
+    return out, err
+
+
 def leftovers(folder):
     """Temporary files an interrupted write could have left behind."""
     return sorted(str(p) for p in Path(folder).rglob("*.tmp"))

@@ -10,7 +10,7 @@ import torch
 import compare_results
 import data as datasets
 import main as trainer
-from conftest import leftovers, run_script, start_script, wait_for
+from conftest import leftovers, run_script, start_script, stop_when, wait_for
 from seqpred import flags, parallel
 from seqpred.interrupts import Interrupted
 
@@ -23,11 +23,7 @@ def test_main_keeps_the_last_completed_epoch(tiny_flags, tmp_path, sig):
     ckpt = tmp_path / "ckpt.pt"
     flags_ = [*tiny_flags, "--epochs", "100000", "--log-interval", "1", "--save-model", str(ckpt)]
     proc = start_script("main.py", *flags_, cwd=tmp_path)
-    wait_for(proc, "epoch    3/")
-    proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == STATUS[sig], out + err
-    assert "Traceback" not in err
+    out, _ = stop_when(proc, "epoch    3/", sig, STATUS[sig])
     assert f"Interrupted ({NAME[sig]}) during epoch" in out and "--resume" in out
     saved = torch.load(ckpt, weights_only=True)
     assert saved["epoch"] >= 3 and len(saved["train_losses"]) == saved["epoch"]
@@ -39,11 +35,7 @@ def test_main_keeps_the_last_completed_epoch(tiny_flags, tmp_path, sig):
 def test_compare_keeps_every_finished_run(tiny_flags, tmp_path, sig, jobs):
     flags_ = [*tiny_flags, "--models", "RNN", "--seeds", "4", "--jobs", jobs, "--epochs", "60"]
     proc = start_script("compare_results.py", *flags_, cwd=tmp_path)
-    wait_for(proc, "[1/4]")
-    proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == STATUS[sig], out + err
-    assert "Traceback" not in err
+    stop_when(proc, "[1/4]", sig, STATUS[sig])
     report = (tmp_path / "figs" / "results.md").read_text()
     assert f"**Interrupted ({NAME[sig]})**" in report and "| RNN |" in report
     assert "Not finished: RNN seed" in report
@@ -100,11 +92,7 @@ def test_adding_task_stops_cleanly_and_keeps_finished_runs(tmp_path):
     flags_ = ["--lengths", "4", "5", "--seeds", "3", "--epochs", "30", "--hidden-size", "4",
               "--jobs", "2", "--device", "cpu", "--out-dir", str(out)]  # fmt: skip
     proc = start_script("adding_task.py", *flags_, cwd=tmp_path)
-    wait_for(proc, "[1/")
-    proc.send_signal(signal.SIGTERM)
-    stdout, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, stdout + err
-    assert "Traceback" not in err
+    stop_when(proc, "[1/", signal.SIGTERM, 143)
     assert "**Interrupted**" in (out / "results.md").read_text()
     assert json.loads((out / "results.json").read_text())["runs"]
     assert not leftovers(tmp_path)
