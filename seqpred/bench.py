@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import resource
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,15 +44,18 @@ def measure(cmd: list[str], cwd: Path) -> dict:
     """Run a command, sampling its process tree's memory every 50 ms; wall, CPU and peaks."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = {"rss": 0.0, "pss": 0.0, "largest": 0.0}
-    while proc.poll() is None:
-        for key, value in zip(peak, tree_memory_mb(proc.pid), strict=True):
-            peak[key] = max(peak[key], value)
-        time.sleep(0.05)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    stderr = proc.stderr.read().decode(errors="replace")
+    # stderr to a file, not a pipe: a pipe nobody reads until the end blocks a chatty child
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        peak = {"rss": 0.0, "pss": 0.0, "largest": 0.0}
+        while proc.poll() is None:
+            for key, value in zip(peak, tree_memory_mb(proc.pid), strict=True):
+                peak[key] = max(peak[key], value)
+            time.sleep(0.05)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
     if proc.returncode != 0:
         raise SystemExit(f"bench: {' '.join(cmd)} failed:\n{stderr[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
