@@ -50,8 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
 def run_job(task: tuple, stop: parallel.StopFlag) -> dict:
     """Train one model with one seed; return plain numbers and lists (JSON-able)."""
     kind, seed, args, data, device = task
-    config = trainer.RunConfig.from_args(args, seed=seed, hidden_size=args.hidden_sizes[kind])
-    logger = EpochLogger(f"{kind} seed {seed}", args.epochs, args.log_interval, args.jobs == 1)
+    return train_and_describe(kind, seed, args, data, device, stop, kind,
+                              hidden_size=args.hidden_sizes[kind])  # fmt: skip
+
+
+def train_and_describe(kind, seed, args, data, device, stop, label, **settings) -> dict:
+    """Train `kind` with the flags (`settings` override them), logged and stoppable at each
+    epoch's end; what describe_run says of it, under the name `label`."""
+    config = trainer.RunConfig.from_args(args, seed=seed, **settings)
+    logger = EpochLogger(f"{label} seed {seed}", args.epochs, args.log_interval, args.jobs == 1)
 
     def on_epoch(epoch, train_loss, test_loss):
         stop.check()  # Ctrl-C, SIGTERM: stop at the end of this epoch
@@ -60,7 +67,7 @@ def run_job(task: tuple, stop: parallel.StopFlag) -> dict:
     try:
         with runtime.own_stream(device):
             result = trainer.train_model(kind, data, config, device, on_epoch)
-            return describe_run(result, seed, data, args, device)
+            return {**describe_run(result, seed, data, args, device), "model": label}
     finally:
         logger.close()
 

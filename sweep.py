@@ -31,7 +31,6 @@ from models import IMPLEMENTATIONS, MODEL_TYPES
 from seqpred import cli, flags, parallel, runtime, tuning
 from seqpred.fileio import write_json, write_text
 from seqpred.interrupts import signals_deferred, signals_flagged
-from seqpred.progress import EpochLogger
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,15 +143,8 @@ def retrain(args, data, device, best: dict) -> parallel.Outcome:
 
     def run(task, stop):
         label, kind, settings, seed = task
-        config = trainer.RunConfig.from_args(args, seed=seed, **settings)
-        logger = EpochLogger(f"{label} seed {seed}", args.epochs, args.log_interval, False)
-
-        def on_epoch(epoch, train_loss, test_loss):
-            stop.check()
-            logger(epoch, train_loss, test_loss)
-
-        result = trainer.train_model(kind, data, config, device, on_epoch)
-        return {**compare_results.describe_run(result, seed, data, args, device), "model": label}
+        return compare_results.train_and_describe(kind, seed, args, data, device, stop, label,
+                                                  **settings)  # fmt: skip
 
     def on_done(r):
         print(f"{r['model']} seed {r['seed']}: test MSE {r['test_losses'][-1]:.3e}", flush=True)
