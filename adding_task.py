@@ -17,7 +17,7 @@ from pathlib import Path
 
 import data as datasets
 import main as trainer
-from models import IMPLEMENTATIONS, MODEL_TYPES
+from models import MODEL_TYPES
 from seqpred import cli, evaluation, flags, parallel, report, runtime
 from seqpred.fileio import write_json, write_text
 from seqpred.interrupts import signals_deferred, signals_ignored
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--impl",
-        choices=["auto", *IMPLEMENTATIONS],
+        choices=["auto", *trainer.IMPLEMENTATIONS],
         default="auto",
         help="recurrent layer implementation, as in main.py (default: auto)",
     )

@@ -1,10 +1,10 @@
 """The three recurrent cells written from their equations, and layers that unroll them in time.
 
-Select them with `--impl scratch` (models.py picks `cells.LSTM` where the plain case picks
-`nn.LSTM`). Each layer keeps its weights in the same layout and under the
-same names as nn.RNN / nn.LSTM / nn.GRU (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ...),
-so a state_dict moves between the two implementations, and tests check that both compute the
-same outputs and gradients. The cells are slower than PyTorch's fused kernels, but readable.
+Each layer *is* an nn.RNN / nn.LSTM / nn.GRU (a subclass) with another forward: the same
+weights in the same layout under the same names (weight_ih_l0, weight_hh_l0, bias_ih_l0,
+bias_hh_l0, ...), so a state_dict moves between them, and tests check that both compute the same
+outputs and gradients. `--impl scratch` runs models.py's nn layers with this file's forward
+(seqpred.runtime.use_layers). The cells are slower than PyTorch's own kernels, but readable.
 
 Shapes: x (batch, input_size); h, c (batch, hidden_size); weight_ih (gates * hidden, input);
 weight_hh (gates * hidden, hidden), with the gates stacked in PyTorch's order.
@@ -16,31 +16,27 @@ import torch
 from torch import nn
 
 
-class RNNCell(nn.Module):
+def rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh):
     """One vanilla RNN step, h' = tanh(W_ih x + b_ih + W_hh h + b_hh); it has no gates."""
-
-    def forward(self, x, h, w_ih, w_hh, b_ih, b_hh):
-        return torch.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh), {}
+    return torch.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh), {}
 
 
-class LSTMCell(nn.Module):
+def lstm_cell(x, state, w_ih, w_hh, b_ih, b_hh):
     """One LSTM step: returns the new (h, c) and the gate activations."""
-
-    def forward(self, x, state, w_ih, w_hh, b_ih, b_hh):
-        h, c = state
-        # All four pre-activations at once: (batch, 4 * hidden), in PyTorch's order i, f, g, o.
-        i, f, g, o = (x @ w_ih.T + b_ih + h @ w_hh.T + b_hh).chunk(4, dim=1)
-        i = torch.sigmoid(i)  # input gate: how much of the candidate to write
-        f = torch.sigmoid(f)  # forget gate: how much of the old cell state to keep
-        g = torch.tanh(g)  # candidate memory
-        o = torch.sigmoid(o)  # output gate: how much of the cell to show
-        c = f * c + i * g  # cell state: an additive update, so gradients pass through f
-        h = o * torch.tanh(c)
-        return (h, c), {"input": i, "forget": f, "output": o}
+    h, c = state
+    # All four pre-activations at once: (batch, 4 * hidden), in PyTorch's order i, f, g, o.
+    i, f, g, o = (x @ w_ih.T + b_ih + h @ w_hh.T + b_hh).chunk(4, dim=1)
+    i = torch.sigmoid(i)  # input gate: how much of the candidate to write
+    f = torch.sigmoid(f)  # forget gate: how much of the old cell state to keep
+    g = torch.tanh(g)  # candidate memory
+    o = torch.sigmoid(o)  # output gate: how much of the cell to show
+    c = f * c + i * g  # cell state: an additive update, so gradients pass through f
+    h = o * torch.tanh(c)
+    return (h, c), {"input": i, "forget": f, "output": o}
 
 
-class GRUCell(nn.Module):
-    """One GRU step, in PyTorch's (and cuDNN's) convention.
+def gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
+    """One GRU step, in PyTorch's (and cuDNN's) convention: the new h and the gate activations.
 
     Two conventions exist. The original GRU (Cho et al., 2014) resets the old state *before*
     the recurrent matrix, n = tanh(W x + U (r * h)). PyTorch, cuDNN and Keras (reset_after=True,
@@ -49,40 +45,25 @@ class GRUCell(nn.Module):
     gate z keeps the *old* state, h' = (1 - z) * n + z * h; some tutorials write the mirror image
     h' = z * n + (1 - z) * h. Both learn the same things; only this one matches nn.GRU.
     """
-
-    def forward(self, x, h, w_ih, w_hh, b_ih, b_hh):
-        """One GRU step: returns the new h and the gate activations."""
-        # (batch, 3 * hidden) each, in PyTorch's order r, z, n.
-        x_r, x_z, x_n = (x @ w_ih.T + b_ih).chunk(3, dim=1)
-        h_r, h_z, h_n = (h @ w_hh.T + b_hh).chunk(3, dim=1)
-        r = torch.sigmoid(x_r + h_r)  # reset gate: how much of the old state the candidate sees
-        z = torch.sigmoid(x_z + h_z)  # update gate: how much of the old state to keep
-        n = torch.tanh(x_n + r * h_n)  # candidate state (reset applied after the matrix)
-        return (1 - z) * n + z * h, {"reset": r, "update": z}
+    # (batch, 3 * hidden) each, in PyTorch's order r, z, n.
+    x_r, x_z, x_n = (x @ w_ih.T + b_ih).chunk(3, dim=1)
+    h_r, h_z, h_n = (h @ w_hh.T + b_hh).chunk(3, dim=1)
+    r = torch.sigmoid(x_r + h_r)  # reset gate: how much of the old state the candidate sees
+    z = torch.sigmoid(x_z + h_z)  # update gate: how much of the old state to keep
+    n = torch.tanh(x_n + r * h_n)  # candidate state (reset applied after the matrix)
+    return (1 - z) * n + z * h, {"reset": r, "update": z}
 
 
-class _Unrolled(nn.Module):
-    """A stack of layers of one cell type, unrolled over the sequence by a plain loop.
+class _Unrolled:
+    """What this file's layers change in nn.RNN / nn.LSTM / nn.GRU: only the forward, a plain
+    loop over `cell` in time. The weights, their names and their initialisation are nn's own."""
 
-    The parameters carry nn.RNN's names, so `state_dict`s are interchangeable with it.
-    """
-
-    cell_class = RNNCell
+    cell = staticmethod(rnn_cell)
 
     def __init__(self, input_size, hidden_size, num_layers=1, batch_first=True, dropout=0.0):
-        super().__init__()
         if not batch_first:
             raise ValueError("the scratch layers take batch_first=True input only")
-        self.input_size, self.hidden_size = input_size, hidden_size
-        self.num_layers, self.dropout = num_layers, dropout
-        self.cell = self.cell_class()
-        reference = self._reference(input_size, hidden_size, num_layers)  # for the initial values
-        for name, value in reference.named_parameters():
-            self.register_parameter(name, nn.Parameter(value.detach().clone()))
-
-    def _reference(self, input_size, hidden_size, num_layers):
-        """The matching torch module, used only to initialise the weights the same way."""
-        return nn.RNN(input_size, hidden_size, num_layers)
+        super().__init__(input_size, hidden_size, num_layers, batch_first=True, dropout=dropout)
 
     def weights(self, layer: int):
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -120,22 +101,16 @@ class _Unrolled(nn.Module):
         return torch.stack(finals)  # h_n: (num_layers, batch, hidden_size)
 
 
-class RNN(_Unrolled):
-    cell_class = RNNCell
+class RNN(_Unrolled, nn.RNN):
+    cell = staticmethod(rnn_cell)
 
 
-class GRU(_Unrolled):
-    cell_class = GRUCell
-
-    def _reference(self, input_size, hidden_size, num_layers):
-        return nn.GRU(input_size, hidden_size, num_layers)
+class GRU(_Unrolled, nn.GRU):
+    cell = staticmethod(gru_cell)
 
 
-class LSTM(_Unrolled):
-    cell_class = LSTMCell
-
-    def _reference(self, input_size, hidden_size, num_layers):
-        return nn.LSTM(input_size, hidden_size, num_layers)
+class LSTM(_Unrolled, nn.LSTM):
+    cell = staticmethod(lstm_cell)
 
     def initial_state(self, x):
         zeros = x.new_zeros(x.shape[0], self.hidden_size)

@@ -22,7 +22,7 @@ import torch
 import cells
 import data as datasets
 import main as trainer
-from models import IMPLEMENTATIONS, MODEL_TYPES
+from models import MODEL_TYPES
 from seqpred import cli, evaluation, evidence, flags, parallel, report, runtime
 from seqpred.fileio import write_json, write_text
 from seqpred.interrupts import signals_deferred, signals_ignored
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     flags.add_run_set_arguments(parser, MODEL_TYPES)
     flags.add_data_arguments(parser, datasets.DATASETS)
-    flags.add_model_arguments(parser, IMPLEMENTATIONS)
+    flags.add_model_arguments(parser, trainer.IMPLEMENTATIONS)
     flags.add_training_arguments(parser)
     flags.add_forecast_arguments(parser)
     return parser

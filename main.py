@@ -23,12 +23,17 @@ from torch import nn
 
 import cells
 import data as datasets
-from models import IMPLEMENTATIONS, MODEL_TYPES, build_model, count_parameters
-from seqpred import analysis, checkpoints, cli, evidence, flags, runtime
+from models import MODEL_TYPES, build_model, count_parameters
+from seqpred import analysis, checkpoints, cli, evidence, flags, fused, runtime
 from seqpred import report as report_lines
 from seqpred.fileio import check_file_target
 from seqpred.interrupts import Interrupted, as_interrupted, signals_deferred, signals_ignored
 from seqpred.progress import EpochLogger
+
+# --impl: how models.py's nn layers run. torch: PyTorch's own nn.RNN/LSTM/GRU; scratch: the same
+# layers unrolled from the equations in cells.py (slow, for reading); fused: the same layers as
+# C kernels (fast on a CPU). The model, its weights and its state_dict are the same in all three.
+IMPLEMENTATIONS = {"torch": nn, "scratch": cells, "fused": fused}
 
 
 # ----------------------------------------------------------------------------- flags
@@ -93,7 +98,6 @@ class RunConfig:
             "output_size": self.outputs,
             "num_layers": self.num_layers,
             "dropout": self.dropout,
-            "impl": self.impl,
         }
 
 
@@ -229,7 +233,8 @@ def train_model(
     n = evidence.parameter_count(kind, config.hidden_size, data.num_features, config.outputs,
                                  config.num_layers)  # fmt: skip
     with runtime.enough_memory(size, n), runtime.seeded(config.seed):  # weights from the seed
-        model = build_model(kind, **config.model_args(data)).to(device)
+        model = build_model(kind, **config.model_args(data))  # models.py: nn layers + a head
+        runtime.use_layers(model, IMPLEMENTATIONS[config.impl]).to(device)  # --impl: same weights
     initial_state = checkpoints.copy_of_weights(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     generator = torch.Generator().manual_seed(config.seed)  # batch order, independent of init
@@ -263,8 +268,9 @@ def train_model(
 def gradient_profiles(result: RunResult, data, device, max_windows: int = 256) -> dict:
     """How strongly the prediction depends on each past input, trained and at initialisation."""
     x = data.test_x[:max_windows].to(device)
-    untrained = build_model(result.model_type, **result.model_args).to(device)
+    untrained = build_model(result.model_type, **result.model_args)
     untrained.load_state_dict(result.initial_state)
+    untrained.to(device)
     return {
         "trained": analysis.input_gradient_profile(result.model, x),
         "initial": analysis.input_gradient_profile(untrained, x),
@@ -274,10 +280,10 @@ def gradient_profiles(result: RunResult, data, device, max_windows: int = 256) -
 def load_model(path) -> tuple[nn.Module, dict]:
     """Rebuild a model from a checkpoint, with the implementation that runs on this machine."""
     ckpt = checkpoints.read(path)
-    impl = runtime.resolve_impl("auto", torch.device("cpu"))
-    model = build_model(ckpt["model_type"], **{**ckpt["model_args"], "impl": impl})
+    model = build_model(ckpt["model_type"], **ckpt["model_args"])
     model.load_state_dict(ckpt["state_dict"], strict=True)
-    return model, ckpt
+    impl = runtime.resolve_impl("auto", torch.device("cpu"))
+    return runtime.use_layers(model, IMPLEMENTATIONS[impl]), ckpt
 
 
 # ----------------------------------------------------------------------------- report

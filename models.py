@@ -1,39 +1,24 @@
 """The article's three models, and the registry of model types the command line chooses from.
 
-Each is a recurrent layer (batch_first=True) followed by a Linear head on the last time step.
-The submodule names (`rnn`, `lstm`, `gru`, `fc`) are the article's, so a state_dict saved from
-the article's classes loads here with strict=True.
+Each is PyTorch's recurrent layer (nn.RNN, nn.LSTM, nn.GRU, batch_first=True) followed by a
+Linear head on the last time step. The submodule names (`rnn`, `lstm`, `gru`, `fc`) are the
+article's, so a state_dict saved from the article's classes loads here with strict=True.
+`--impl` does not change these models: it runs the same layers, with the same weights, through
+cells.py's equations or through C kernels (seqpred.runtime.use_layers, called by main.py).
 """
 
 from __future__ import annotations
 
 from torch import nn
 
-import cells
-from seqpred import fused
-
-# --impl: where the recurrent layer comes from. "torch" is the plain case, PyTorch's nn.RNN,
-# nn.LSTM and nn.GRU; "scratch" is cells.py, the same layers written from the equations (slow,
-# for reading); "fused" runs the same equations as C kernels (fast on a CPU). All three keep
-# PyTorch's weights under PyTorch's names, so a state_dict moves between them.
-IMPLEMENTATIONS = {"torch": nn, "scratch": cells, "fused": fused}
-
-
-def recurrent_layer(kind, impl, input_size, hidden_size, num_layers, dropout):
-    """A batch-first recurrent layer; dropout acts between stacked layers only."""
-    layer_class = getattr(IMPLEMENTATIONS[impl], kind)  # e.g. nn.LSTM, cells.LSTM, fused.LSTM
-    dropout = dropout if num_layers > 1 else 0.0
-    return layer_class(input_size, hidden_size, num_layers, batch_first=True, dropout=dropout)
-
 
 class SimpleRNN(nn.Module):
     """Vanilla RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh); predict from h_T."""
 
-    def __init__(
-        self, input_size=1, hidden_size=10, output_size=1, num_layers=1, dropout=0.0, impl="torch"
-    ):
+    def __init__(self, input_size=1, hidden_size=10, output_size=1, num_layers=1, dropout=0.0):
         super().__init__()
-        self.rnn = recurrent_layer("RNN", impl, input_size, hidden_size, num_layers, dropout)
+        dropout = dropout if num_layers > 1 else 0.0  # dropout acts between stacked layers only
+        self.rnn = nn.RNN(input_size, hidden_size, num_layers, batch_first=True, dropout=dropout)
         self.fc = nn.Linear(hidden_size, output_size)
 
     def forward(self, x):
@@ -45,11 +30,10 @@ class SimpleRNN(nn.Module):
 class SimpleLSTM(nn.Module):
     """LSTM: forget, input and output gates guard a cell state c_t; predict from h_T."""
 
-    def __init__(
-        self, input_size=1, hidden_size=10, output_size=1, num_layers=1, dropout=0.0, impl="torch"
-    ):
+    def __init__(self, input_size=1, hidden_size=10, output_size=1, num_layers=1, dropout=0.0):
         super().__init__()
-        self.lstm = recurrent_layer("LSTM", impl, input_size, hidden_size, num_layers, dropout)
+        dropout = dropout if num_layers > 1 else 0.0
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True, dropout=dropout)
         self.fc = nn.Linear(hidden_size, output_size)
 
     def forward(self, x):
@@ -61,11 +45,10 @@ class SimpleLSTM(nn.Module):
 class SimpleGRU(nn.Module):
     """GRU: reset and update gates blend the old state with a candidate; predict from h_T."""
 
-    def __init__(
-        self, input_size=1, hidden_size=10, output_size=1, num_layers=1, dropout=0.0, impl="torch"
-    ):
+    def __init__(self, input_size=1, hidden_size=10, output_size=1, num_layers=1, dropout=0.0):
         super().__init__()
-        self.gru = recurrent_layer("GRU", impl, input_size, hidden_size, num_layers, dropout)
+        dropout = dropout if num_layers > 1 else 0.0
+        self.gru = nn.GRU(input_size, hidden_size, num_layers, batch_first=True, dropout=dropout)
         self.fc = nn.Linear(hidden_size, output_size)
 
     def forward(self, x):

@@ -27,7 +27,7 @@ from pathlib import Path
 import compare_results
 import data as datasets
 import main as trainer
-from models import IMPLEMENTATIONS, MODEL_TYPES
+from models import MODEL_TYPES
 from seqpred import cli, flags, parallel, runtime, tuning
 from seqpred.fileio import write_json, write_text
 from seqpred.interrupts import signals_deferred, signals_flagged
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     flags.add_run_set_arguments(parser, MODEL_TYPES, jobs_help=" (the retraining of the best)")
     flags.add_data_arguments(parser, [d for d in datasets.DATASETS if d != "adding"])
-    flags.add_model_arguments(parser, IMPLEMENTATIONS, match_params=False)
+    flags.add_model_arguments(parser, trainer.IMPLEMENTATIONS, match_params=False)
     flags.add_training_arguments(parser)
     flags.add_forecast_arguments(parser, val_fraction=0.1)
     s = parser.add_argument_group("sweep")

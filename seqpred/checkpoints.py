@@ -127,6 +127,8 @@ def read(path) -> dict:
     ckpt = load_pt(path, "checkpoint")
     if ckpt.get("format") != FORMAT or any(key not in ckpt for key in NEEDED):
         raise FileFormatError(f"{path} is not a valid seqpred checkpoint file")
+    if isinstance(ckpt["model_args"], dict):  # older checkpoints named the --impl there
+        ckpt["model_args"].pop("impl", None)
     return ckpt
 
 

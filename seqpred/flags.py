@@ -129,9 +129,10 @@ def add_model_arguments(
         "--impl",
         choices=["auto", *implementations],
         default="auto",
-        help="torch: PyTorch's nn.RNN/LSTM/GRU; scratch: the cells of cells.py, written from the "
-        "equations (slow, for reading); fused: seqpred/fused.py's C kernels (fast on a CPU); all "
-        "three compute the same thing; auto: fused on a CPU if it builds here, else torch "
+        help="how models.py's nn.RNN/LSTM/GRU layers run, with the same model and weights in "
+        "every case: torch: PyTorch's own kernels; scratch: cells.py's equations, unrolled (slow, "
+        "for reading); fused: seqpred's C kernels (fast on a CPU; each configuration is checked "
+        "against PyTorch on first use); auto: fused on a CPU if it builds here, else torch "
         "(default: auto)",
     )
     if match_params:

@@ -10,14 +10,19 @@ first use with the system's C compiler (`cc`, or $CC) into a private cache folde
 Without a compiler, `--impl auto` falls back to torch.
 
 The layers are nn.RNN/LSTM/GRU with another forward: the same weights, names and
-initialisation, so state_dicts move freely; the tests check outputs and gradients against
-torch.nn and with torch.autograd.gradcheck in double precision.
+initialisation, so state_dicts move freely, and seqpred.runtime.use_layers switches a built
+model's nn layers to them. The tests compare outputs and gradients with torch.nn at every size
+the kernels take, and with torch.autograd.gradcheck in double precision. At run time, the first
+use of each configuration is checked against nn's own forward (`verified`): a kernel that
+computes something else is never used.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import sys
+import threading
 from pathlib import Path
 
 import torch
@@ -54,6 +59,7 @@ def _load(dtype: torch.dtype) -> ctypes.CDLL | FusedUnavailable:
         return FusedUnavailable(str(err))
     for name in KERNELS:
         getattr(lib, name).restype = None
+    lib.tile_columns.restype = ctypes.c_int
     return lib
 
 
@@ -67,9 +73,15 @@ def library(dtype: torch.dtype = torch.float32) -> ctypes.CDLL:
     return lib
 
 
+def tile_width(dtype: torch.dtype = torch.float32) -> int:
+    """The batch columns of the kernels' register tiles (this CPU's vector width decides)."""
+    return library(dtype).tile_columns()
+
+
 def reset() -> None:
-    """Forget the loaded (or failed) build: the next call builds or loads again."""
+    """Forget the loaded (or failed) build and the self-checks: the next call starts afresh."""
     _load.cache_clear()
+    _checked.clear()
 
 
 def available() -> tuple[bool, str]:
@@ -227,6 +239,12 @@ class _FusedLayers:
     def forward(self, x, hx=None):
         # x: (batch, seq_len, input_size) -> out: (batch, seq_len, hidden_size)
         self._check(x, hx)
+        if not verified(self, x.dtype):  # this configuration failed its self-check
+            return super().forward(x)  # nn.RNN/LSTM/GRU's own
+        return self.run_kernels(x)
+
+    def run_kernels(self, x):
+        """The forward through the C kernels, unchecked (`forward` checks them first)."""
         seq = x.permute(1, 2, 0).contiguous()  # (T, I, B): batch innermost, as the C code wants
         h_last, c_last = [], []
         for layer in range(self.num_layers):
@@ -241,6 +259,10 @@ class _FusedLayers:
         h_n = torch.stack(h_last)  # (num_layers, B, H), as nn returns it
         final = (h_n, torch.stack(c_last)) if c_last else h_n
         return seq.permute(2, 0, 1), final  # (B, T, H) as a batch-first view
+
+    def reference(self, x):
+        """nn.RNN/LSTM/GRU's own forward at the same weights: what the kernels must compute."""
+        return super().forward(x)
 
     def _layer_weights(self, layer: int):
         return [getattr(self, f"{name}_l{layer}") for name in WEIGHT_NAMES]
@@ -286,3 +308,80 @@ class LSTM(_FusedLayers, nn.LSTM):
 
 class GRU(_FusedLayers, nn.GRU):
     function = _GRUFunction
+
+
+# ----------------------------------------------------------------------------- the self-check
+# Allowed difference from nn, relative to the size of nn's values (1 + their largest |value|).
+# Rounding differs by ~1e-6 in float32; a wrong kernel (the bug this guards against computed
+# another GRU from 33 hidden units on) is off by ~0.1 or more.
+TOLERANCE = {torch.float32: 1e-3, torch.float64: 1e-9}
+_checked: dict[tuple, bool] = {}
+_checking = threading.Lock()
+
+
+def verified(layer: _FusedLayers, dtype: torch.dtype) -> bool:
+    """Whether the kernels compute what nn computes for this layer's configuration.
+
+    The first time this process runs a (cell, input size, hidden size, layers, dtype), one
+    forward and backward on a few random windows is compared with nn's own forward at the
+    layer's weights. A configuration that fails is never run by the kernels: one warning line,
+    and nn's forward runs instead, so a wrong kernel (a bug, a miscompiling compiler) never
+    produces a number.
+    """
+    key = (type(layer).__name__, layer.input_size, layer.hidden_size, layer.num_layers, dtype)
+    with _checking:  # one check per configuration, even with runs in several threads
+        if key not in _checked:
+            worst = discrepancy(layer, dtype)
+            _checked[key] = worst <= TOLERANCE[dtype]
+            if not _checked[key]:
+                name = type(layer).__name__
+                print(
+                    f"seqpred: warning: the C kernel for this {name} (input size "
+                    f"{layer.input_size}, hidden size {layer.hidden_size}, {layer.num_layers} "
+                    f"layer(s), {dtype}) differs from nn.{name} by {worst:.2g} in its self-check; "
+                    f"running nn.{name} instead",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        return _checked[key]
+
+
+def discrepancy(layer: _FusedLayers, dtype: torch.dtype) -> float:
+    """The largest relative difference between the kernels and nn at the layer's weights, on
+    random windows: outputs, final states and the gradients of the input and every weight (in
+    training), and the outputs again in inference, where the kernels keep fewer buffers."""
+    generator = torch.Generator().manual_seed(0)  # not the global one: training is unchanged
+    batch, steps = tile_width(dtype) + 1, 3  # one full tile of batch columns and one left over
+    x = torch.randn(batch, steps, layer.input_size, generator=generator, dtype=dtype)
+    weights = [w for w in layer.parameters() if w.requires_grad]
+    was_training = layer.training
+    layer.train(False)  # no dropout: both sides must compute the same network
+    try:
+        with torch.inference_mode(False), torch.enable_grad():
+            ours = _values_and_gradients(layer.run_kernels, x, weights, generator)
+            theirs = _values_and_gradients(layer.reference, x, weights, generator)
+        with torch.no_grad():
+            ours += _flat(layer.run_kernels(x))
+            theirs += _flat(layer.reference(x))
+    finally:
+        layer.train(was_training)
+    return max(
+        float((a - b).abs().max() / (1 + b.abs().max())) for a, b in zip(ours, theirs, strict=True)
+    )
+
+
+def _flat(result) -> list[torch.Tensor]:
+    """(output, h_n) or (output, (h_n, c_n)) as a list of tensors."""
+    out, final = result
+    return [out, *(final if isinstance(final, tuple) else (final,))]
+
+
+def _values_and_gradients(forward, x, weights, generator) -> list[torch.Tensor]:
+    """forward(x)'s outputs, and the gradients of a random weighting of all of them (every
+    output step and the final states) with respect to x and the weights."""
+    x = x.clone().requires_grad_()
+    values = _flat(forward(x))
+    state = generator.get_state()  # the same loss weights for both sides
+    loss = sum((v * torch.randn(v.shape, generator=generator, dtype=v.dtype)).sum() for v in values)
+    generator.set_state(state)
+    return [v.detach() for v in values] + list(torch.autograd.grad(loss, [x, *weights]))

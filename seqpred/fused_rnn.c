@@ -80,6 +80,10 @@ static inline vec load(const real *p) { return *(const vec_u *)p; }
 static inline void store(real *p, vec v) { *(vec_u *)p = v; }
 
 #define MAX_SIZE 4096 /* input and hidden sizes the kernels take (fused.py checks) */
+
+/* The batch columns of a register tile: batches of this many, one more and one fewer take the
+ * full-tile path, the leftover path and both (the tests try each). */
+int tile_columns(void) { return TC; }
 static const real ZEROS[MAX_SIZE]; /* a weight row of zeros, for the rows a tile does not use */
 
 /* pre (TR, TC) = bias + sum_k a[q][k sa] x[k] + sum_k b[q][k sb] h[k], for the batch columns
@@ -108,13 +112,16 @@ TILE void tile_product(real pre[TR][TC], const real *const a[TR], int64_t sa, co
             for (int j = 0; j < NV; j++) store(pre[q] + j * VL, acc[q][j]);
         return;
     }
-    for (int q = 0; q < TR; q++) { /* the batch columns left over, row by row */
+    /* The batch columns left over, the same sums in the same order; k outermost, so that the 8
+     * rows' weights at k, often one cache line (W transposed), are read together. */
+    for (int q = 0; q < TR; q++)
         for (int i = 0; i < cols; i++) pre[q][i] = bias[q];
-        for (int k = 0; k < Ka; k++)
+    for (int k = 0; k < Ka; k++)
+        for (int q = 0; q < TR; q++)
             for (int i = 0; i < cols; i++) pre[q][i] += a[q][k * sa] * x[k * ld + i];
-        for (int k = 0; k < Kb; k++)
+    for (int k = 0; k < Kb; k++)
+        for (int q = 0; q < TR; q++)
             for (int i = 0; i < cols; i++) pre[q][i] += b[q][k * sb] * h[k * ld + i];
-    }
 }
 
 /* out (M, B) = [out +] W h for h (K, B), with W(m, k) = w[m * ws_m + k * ws_k]: the strides
@@ -160,6 +167,15 @@ HELPER real dot(const real *restrict a, const real *restrict b, int B) {
 HELPER void accumulate_outer(real *restrict out, const real *restrict a, const real *restrict b,
                              int M, int K, int B) {
     int bf = B - B % VL, m_full = M - M % MA, k_full = K - K % KB;
+    if (bf == 0) { /* a batch narrower than one vector: plain sums, in the same order as dot() */
+        for (int m = 0; m < M; m++)
+            for (int k = 0; k < K; k++) {
+                real sum = 0;
+                for (int i = 0; i < B; i++) sum += a[(int64_t)m * B + i] * b[(int64_t)k * B + i];
+                out[(int64_t)m * K + k] += sum;
+            }
+        return;
+    }
     for (int m0 = 0; m0 < m_full; m0 += MA)
         for (int k0 = 0; k0 < k_full; k0 += KB) {
             vec acc[MA][KB];
@@ -352,18 +368,27 @@ HELPER void gru_cell_backward(int64_t n_, const real *restrict r, const real *re
 #define STEP(p, t, rows) ((p) + (int64_t)(t) * (rows) * B)
 #define KEPT(p, t, rows) ((p) + (keep ? (int64_t)(t) * (rows) * B : 0))
 
-/* The weight rows and bias of the 8 rows of a tile: rows[q] is the row of W (gate * H + unit)
- * for tile row q, or -1 for a row the tile does not use; -2 - g means gate g's input part only
- * (the GRU's n), and -100 - g its recurrent part only. */
-TILE void tile_rows(const int rows[TR], const real *w_ih, const real *w_hh, const real *b_ih,
-                    const real *b_hh, int I, int H, const real *a[TR], const real *b[TR],
-                    real bias[TR]) {
+/* What one row of a tile computes: nothing (a spare row past the last unit), both parts of a
+ * weight row (W_ih x + b_ih + W_hh h + b_hh), or one part alone (the GRU's n keeps its input
+ * part W_in x + b_in apart from its recurrent part W_hn h + b_hn). The row of W and its kind
+ * are two fields, so no row number can be mistaken for a kind. */
+enum part { UNUSED, BOTH, INPUT_ONLY, RECURRENT_ONLY };
+struct tile_row {
+    int row;        /* gate * H + unit: the row of w_ih, w_hh, b_ih and b_hh */
+    enum part part; /* which of them this tile row sums */
+};
+
+/* The weight rows and bias of the 8 rows of a tile, from what each row computes. */
+TILE void tile_rows(const struct tile_row rows[TR], const real *w_ih, const real *w_hh,
+                    const real *b_ih, const real *b_hh, int I, int H, const real *a[TR],
+                    const real *b[TR], real bias[TR]) {
     for (int q = 0; q < TR; q++) {
-        int r = rows[q], in_only = r <= -2 && r > -100, rec_only = r <= -100;
-        int row = in_only ? -2 - r : rec_only ? -100 - r : r;
-        a[q] = row >= 0 && !rec_only ? w_ih + (int64_t)row * I : ZEROS;
-        b[q] = row >= 0 && !in_only ? w_hh + (int64_t)row * H : ZEROS;
-        bias[q] = row < 0 ? 0 : (rec_only ? 0 : b_ih[row]) + (in_only ? 0 : b_hh[row]);
+        int64_t r = rows[q].row;
+        enum part part = rows[q].part;
+        int in = part == BOTH || part == INPUT_ONLY, rec = part == BOTH || part == RECURRENT_ONLY;
+        a[q] = in ? w_ih + r * I : ZEROS;
+        b[q] = rec ? w_hh + r * H : ZEROS;
+        bias[q] = (in ? b_ih[r] : 0) + (rec ? b_hh[r] : 0);
     }
 }
 
@@ -375,8 +400,10 @@ void rnn_forward(int T, int B, int I, int H, const real *x, const real *w_ih, co
     const real *a[TR], *b[TR];
     for (int t = 0; t < T; t++)
         for (int u0 = 0; u0 < H; u0 += TR) {
-            int rows[TR], units = H - u0 < TR ? H - u0 : TR;
-            for (int q = 0; q < TR; q++) rows[q] = q < units ? u0 + q : -1;
+            int units = H - u0 < TR ? H - u0 : TR;
+            struct tile_row rows[TR];
+            for (int q = 0; q < TR; q++)
+                rows[q] = (struct tile_row){u0 + q, q < units ? BOTH : UNUSED};
             tile_rows(rows, w_ih, w_hh, b_ih, b_hh, I, H, a, b, bias);
             for (int b0 = 0; b0 < B; b0 += TC) {
                 int cols = B - b0 < TC ? B - b0 : TC;
@@ -417,8 +444,12 @@ void lstm_forward(int T, int B, int I, int H, int keep, const real *x, const rea
         const real *c_old = KEPT(cs, t, H);
         real *c_new = KEPT(cs, keep ? t + 1 : 0, H);
         for (int u0 = 0; u0 < H; u0 += 2) {
-            int units = H - u0 < 2 ? 1 : 2, rows[TR];
-            for (int q = 0; q < TR; q++) rows[q] = q / 4 < units ? (q % 4) * H + u0 + q / 4 : -1;
+            int units = H - u0 < 2 ? 1 : 2;
+            struct tile_row rows[TR];
+            for (int q = 0; q < TR; q++) { /* gate q % 4 of unit u0 + q / 4 */
+                int row = (q % 4) * H + u0 + q / 4;
+                rows[q] = (struct tile_row){row, q / 4 < units ? BOTH : UNUSED};
+            }
             tile_rows(rows, w_ih, w_hh, b_ih, b_hh, I, H, a, b, bias);
             for (int b0 = 0; b0 < B; b0 += TC) {
                 int cols = B - b0 < TC ? B - b0 : TC;
@@ -468,13 +499,14 @@ void gru_forward(int T, int B, int I, int H, int keep, const real *x, const real
     for (int t = 0; t < T; t++) {
         real *gt = KEPT(gates, t, 4 * H);
         for (int u0 = 0; u0 < H; u0 += 2) {
-            int units = H - u0 < 2 ? 1 : 2, rows[TR];
+            int units = H - u0 < 2 ? 1 : 2;
+            struct tile_row rows[TR];
             for (int v = 0; v < 2; v++) {
                 int u = u0 + v, use = v < units;
-                rows[4 * v] = use ? u : -1;                      /* r */
-                rows[4 * v + 1] = use ? H + u : -1;              /* z */
-                rows[4 * v + 2] = use ? -2 - (2 * H + u) : -1;   /* n, input part */
-                rows[4 * v + 3] = use ? -100 - (2 * H + u) : -1; /* n, recurrent part */
+                rows[4 * v] = (struct tile_row){u, use ? BOTH : UNUSED};         /* r */
+                rows[4 * v + 1] = (struct tile_row){H + u, use ? BOTH : UNUSED}; /* z */
+                rows[4 * v + 2] = (struct tile_row){2 * H + u, use ? INPUT_ONLY : UNUSED};
+                rows[4 * v + 3] = (struct tile_row){2 * H + u, use ? RECURRENT_ONLY : UNUSED};
             }
             tile_rows(rows, w_ih, w_hh, b_ih, b_hh, I, H, a, b, bias);
             for (int b0 = 0; b0 < B; b0 += TC) {

@@ -46,14 +46,50 @@ def resolve_impl(name: str, device: torch.device) -> str:
     return name
 
 
+def use_layers(model: torch.nn.Module, layers) -> torch.nn.Module:
+    """Run every nn.RNN, nn.LSTM and nn.GRU inside `model` with the class of the same name in
+    `layers`: cells.py (the equations, unrolled), seqpred.fused (the C kernels) or torch.nn.
+
+    Those classes are subclasses of nn's that change only the forward, so each layer stays the
+    same object with the same submodule name, parameters and state_dict: only how it computes
+    changes (`--impl`), never what. Returns the model.
+    """
+    for module in model.modules():
+        for kind in ("RNN", "LSTM", "GRU"):
+            if isinstance(module, getattr(torch.nn, kind)):
+                target = getattr(layers, kind)
+                if target is not getattr(torch.nn, kind):
+                    check_plain(module, kind)
+                module.__class__ = target
+    return model
+
+
+def check_plain(layer: torch.nn.Module, kind: str) -> None:
+    """The scratch and fused layers compute the article's layers: refuse any other variant."""
+    other = [
+        what
+        for what, odd in (
+            ("batch_first=False", not layer.batch_first),
+            ("bias=False", not layer.bias),
+            ("bidirectional=True", layer.bidirectional),
+            ("proj_size", getattr(layer, "proj_size", 0)),
+            ("nonlinearity='relu'", getattr(layer, "nonlinearity", "tanh") != "tanh"),
+        )
+        if odd
+    ]
+    if other:
+        raise ValueError(f"only nn.{kind} as models.py builds it can switch layers, not {other[0]}")
+
+
 def describe(impl: str, device: torch.device, kinds: list[str], asked: str = "auto") -> str:
-    """The start-up line's words for what will run, e.g. "PyTorch's nn.LSTM on cpu"."""
+    """The start-up line's words for what will run, e.g. "models.py's nn.LSTM, run by PyTorch,
+    on cpu"."""
     names = "/".join(kinds)
     words = {
-        "torch": f"PyTorch's nn.{names}",
-        "scratch": f"cells.py's {names}, written from the equations (slow, for reading)",
-        "fused": f"seqpred's C kernels, which compute what nn.{names} computes, fast on a CPU "
-        f"(--impl torch trains nn.{names} itself)",
+        "torch": f"models.py's nn.{names}, run by PyTorch",
+        "scratch": f"models.py's nn.{names}, run by cells.py's equations (slow, for reading)",
+        "fused": f"models.py's nn.{names}, run by seqpred's C kernels (fast on a CPU, checked "
+        f"against PyTorch on first use; --impl torch runs PyTorch's own)",
     }[impl]
     if asked == "auto" and impl == "torch" and device.type == "cpu":
         words += f" (the C kernels are not available here: {fused.available()[1]})"

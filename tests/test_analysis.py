@@ -11,7 +11,7 @@ import compare_results
 import data as datasets
 import main as trainer
 from models import build_model
-from seqpred import analysis
+from seqpred import analysis, runtime
 
 
 def test_gradient_profile_sees_only_what_the_model_uses():
@@ -64,12 +64,14 @@ def test_scratch_impl_end_to_end_and_checkpoint_moves_to_torch(tiny_flags, tmp_p
     assert trainer.main(flags) == 0
     for name in ("LSTM_gates.png", "LSTM_gradient_flow.png"):
         assert (tmp_path / "figs" / name).read_bytes().startswith(b"\x89PNG")
-    scratch_model, saved = trainer.load_model(ckpt)
-    assert saved["model_args"]["impl"] == "scratch"
-    torch_model = build_model("LSTM", **{**saved["model_args"], "impl": "torch"})
+    loaded, saved = trainer.load_model(ckpt)
+    torch_model = build_model("LSTM", **saved["model_args"])  # models.py's nn.LSTM, as saved
     torch_model.load_state_dict(saved["state_dict"], strict=True)
+    scratch_model = runtime.use_layers(build_model("LSTM", **saved["model_args"]), cells)
+    scratch_model.load_state_dict(saved["state_dict"], strict=True)
     x = torch.randn(5, 20, 1)
-    torch.testing.assert_close(trainer.predict(torch_model, x), trainer.predict(scratch_model, x))
+    for model in (loaded, scratch_model):
+        torch.testing.assert_close(trainer.predict(torch_model, x), trainer.predict(model, x))
 
 
 def test_scratch_and_torch_train_to_the_same_losses(tiny_flags, tmp_path):

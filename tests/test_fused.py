@@ -1,4 +1,5 @@
-"""The fused C kernels compute what nn.RNN/LSTM/GRU compute, and train to the same losses."""
+"""The fused C kernels: gradcheck, the same losses as torch, the self-check before first use, and
+the kernel cache. (test_fused_shapes.py compares them with nn at every shape they take.)"""
 
 import os
 import subprocess
@@ -8,59 +9,14 @@ import pytest
 import torch
 from torch import nn
 
+import cells
 import data as datasets
 import main as trainer
 from conftest import ROOT
+from models import build_model
 from seqpred import fused, kernelcache, runtime
 
 pytestmark = pytest.mark.skipif(not fused.available()[0], reason="no C compiler for fused.py")
-
-PAIRS = [(nn.RNN, fused.RNN), (nn.LSTM, fused.LSTM), (nn.GRU, fused.GRU)]
-
-
-@pytest.mark.parametrize(("torch_cls", "fused_cls"), PAIRS)
-@pytest.mark.parametrize(
-    ("layers", "batch", "features", "hidden"), [(1, 500, 1, 20), (2, 37, 3, 7)]
-)
-def test_outputs_and_gradients_match_torch(torch_cls, fused_cls, layers, batch, features, hidden):
-    torch.manual_seed(layers + batch)
-    ref = torch_cls(features, hidden, layers, batch_first=True)
-    ours = fused_cls(features, hidden, layers)
-    ours.load_state_dict(ref.state_dict(), strict=True)
-    x = torch.randn(batch, 11, features)
-    x_ref, x_ours = x.clone().requires_grad_(), x.clone().requires_grad_()
-    (out_ref, state_ref), (out_ours, state_ours) = ref(x_ref), ours(x_ours)
-    torch.testing.assert_close(out_ours, out_ref, atol=1e-5, rtol=1e-4)
-    as_tuple = [s if isinstance(s, tuple) else (s,) for s in (state_ours, state_ref)]
-    states = list(zip(*as_tuple, strict=True))
-    for ours_state, ref_state in states:
-        torch.testing.assert_close(ours_state, ref_state, atol=1e-5, rtol=1e-4)
-    w = torch.randn_like(out_ref)
-    # A loss on every output step and on the final state(s), so every gradient path is used.
-    loss_ref = (out_ref * w).sum() + sum(s.sum() for _, s in states)
-    loss_ours = (out_ours * w).sum() + sum(s.sum() for s, _ in states)
-    loss_ref.backward()
-    loss_ours.backward()
-    torch.testing.assert_close(x_ours.grad, x_ref.grad, atol=1e-5, rtol=1e-4)
-    ref_grads = dict(ref.named_parameters())
-    for name, p in ours.named_parameters():
-        torch.testing.assert_close(p.grad, ref_grads[name].grad, atol=1e-4, rtol=1e-4, msg=name)
-
-
-@pytest.mark.parametrize(("torch_cls", "fused_cls"), PAIRS)
-def test_inference_without_kept_gates_gives_the_same_outputs(torch_cls, fused_cls):
-    """Under no_grad the kernels keep one step of scratch instead of every step's gates."""
-    torch.manual_seed(1)
-    ref = torch_cls(2, 9, 2, batch_first=True)
-    ours = fused_cls(2, 9, 2)
-    ours.load_state_dict(ref.state_dict())
-    x = torch.randn(70, 13, 2)  # 70: a batch that is not a multiple of the kernels' tile
-    with torch.no_grad():
-        (out_ref, state_ref), (out_ours, state_ours) = ref(x), ours(x)
-    torch.testing.assert_close(out_ours, out_ref, atol=1e-5, rtol=1e-4)
-    for a, b in zip(*(s if isinstance(s, tuple) else (s,) for s in (state_ours, state_ref)),
-                    strict=True):  # fmt: skip
-        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize("function", [fused._RNNFunction, fused._LSTMFunction, fused._GRUFunction])
@@ -107,6 +63,100 @@ def test_auto_falls_back_to_torch_without_a_compiler(tmp_path, monkeypatch):
         fused.reset()  # the real compiler again for the other tests
 
 
+# ----------------------------------------------------------------------------- the self-check
+@pytest.fixture
+def fresh_checks():
+    """No configuration checked yet in this process; forgotten again afterwards."""
+    fused.reset()
+    yield
+    fused.reset()
+
+
+def wrong_gru_kernel(monkeypatch, error=0.1):
+    """A GRU kernel that computes something else: every state it writes is off by `error`."""
+    real = fused._call
+
+    def call(name, sizes, *tensors):
+        real(name, sizes, *tensors)
+        if name == "gru_forward":
+            tensors[5][1:] += error  # hs, the states after each step
+
+    monkeypatch.setattr(fused, "_call", call)
+
+
+def test_the_self_check_refuses_a_wrong_kernel(fresh_checks, monkeypatch, capfd):
+    torch.manual_seed(0)
+    model = build_model("GRU", hidden_size=64)
+    plain = build_model("GRU", hidden_size=64)
+    plain.load_state_dict(model.state_dict())
+    runtime.use_layers(model, fused)
+    wrong_gru_kernel(monkeypatch)
+    x = torch.randn(40, 12, 1)
+    first, second = model(x), model(x)
+    # nn.GRU's own forward ran instead: exactly its numbers, gradients included
+    torch.testing.assert_close(first, plain(x), rtol=0, atol=0)
+    torch.testing.assert_close(second, first, rtol=0, atol=0)
+    warning = capfd.readouterr().err.strip().splitlines()
+    assert len(warning) == 1, warning  # one line, once per configuration
+    assert "differs from nn.GRU" in warning[0] and "running nn.GRU instead" in warning[0]
+    # other configurations and cells are checked on their own, and pass
+    other = runtime.use_layers(build_model("LSTM", hidden_size=64), fused)
+    other(x)
+    assert capfd.readouterr().err == ""
+
+
+def test_a_small_error_is_caught_too(fresh_checks, monkeypatch):
+    layer = runtime.use_layers(torch.nn.GRU(1, 8, batch_first=True), fused)
+    wrong_gru_kernel(monkeypatch, error=0.01)
+    assert fused.discrepancy(layer, torch.float32) > fused.TOLERANCE[torch.float32]
+    assert not fused.verified(layer, torch.float32)
+
+
+def test_a_right_kernel_is_checked_once_and_changes_no_random_numbers(fresh_checks, monkeypatch):
+    checks = []
+    real = fused.discrepancy
+    monkeypatch.setattr(fused, "discrepancy", lambda *a: checks.append(a) or real(*a))
+    model = runtime.use_layers(build_model("LSTM", hidden_size=20, num_layers=2), fused)
+    x = torch.randn(30, 10, 1)
+    before = torch.get_rng_state()
+    out = model(x)
+    assert torch.equal(torch.get_rng_state(), before)  # training draws the same numbers
+    model(x).sum().backward()
+    with torch.no_grad():
+        model(x)
+    assert len(checks) == 1
+    plain = build_model("LSTM", hidden_size=20, num_layers=2)
+    plain.load_state_dict(model.state_dict())
+    torch.testing.assert_close(out, plain(x), rtol=1e-4, atol=1e-6)
+
+
+def test_switching_layers_keeps_the_model(fresh_checks):
+    """use_layers changes how the nn layer runs, never the module, its names or its weights."""
+    model = build_model("GRU", hidden_size=33)
+    names = [n for n, _ in model.named_modules()]
+    params = [id(p) for p in model.parameters()]
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    x = torch.randn(5, 7, 1)
+    expected = model(x)
+    for layers in (fused, cells, nn, fused):
+        assert runtime.use_layers(model, layers) is model
+        assert isinstance(model.gru, nn.GRU) and type(model.gru) is layers.GRU
+        assert [n for n, _ in model.named_modules()] == names
+        assert [id(p) for p in model.parameters()] == params
+        assert model.state_dict().keys() == state.keys()
+        assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
+        torch.testing.assert_close(model(x), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_only_the_plain_layers_switch():
+    with pytest.raises(ValueError, match="bidirectional"):
+        runtime.use_layers(nn.GRU(1, 4, batch_first=True, bidirectional=True), fused)
+    with pytest.raises(ValueError, match="relu"):
+        runtime.use_layers(nn.RNN(1, 4, batch_first=True, nonlinearity="relu"), cells)
+    with pytest.raises(ValueError, match="batch_first"):
+        runtime.use_layers(nn.LSTM(1, 4), fused)
+
+
 # ----------------------------------------------------------------------------- the kernel cache
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
@@ -122,6 +172,14 @@ def build_f32():
     return kernelcache.build(fused.SOURCE, fused.FLAGS, "fused_rnn_f32")
 
 
+def build_small(cache):
+    """A one-function library, built through the same cache: what the cache does does not
+    depend on the source, and this compiles in a fraction of the kernels' time."""
+    source = cache.parent / "small.c"
+    source.write_text("int answer(void) { return 42; }\n")
+    return kernelcache.build(source, fused.FLAGS, "small")
+
+
 def counting_compiler(tmp_path):
     """A C compiler that notes each time it runs, then runs the real one."""
     calls, script = tmp_path / "calls", tmp_path / "counting-cc"
@@ -133,20 +191,20 @@ def counting_compiler(tmp_path):
 def test_a_built_library_is_reused_without_compiling_again(cache, tmp_path, monkeypatch):
     compiler, calls = counting_compiler(tmp_path)
     monkeypatch.setenv("CC", str(compiler))
-    first = build_f32()
+    first = build_small(cache)
     assert first.parent == cache and (cache.stat().st_mode & 0o777) == 0o700
     assert first.with_name(first.name + ".sha256").read_text().strip() == kernelcache.sha256(first)
     assert not list(cache.glob("*.tmp")) and not list(cache.glob(".*.tmp"))
-    assert build_f32() == first and build_f32() == first
+    assert build_small(cache) == first and build_small(cache) == first
     assert len(calls.read_text().splitlines()) == 1  # built once, then loaded as it is
 
 
 @pytest.mark.parametrize("damage", [b"", b"\x7fELF garbage", "truncate"])
 def test_a_damaged_library_is_rebuilt_not_loaded(cache, damage):
-    library = build_f32()
+    library = build_small(cache)
     good = library.read_bytes()
     library.write_bytes(good[: len(good) // 2] if damage == "truncate" else damage)
-    assert build_f32() == library and library.read_bytes() == good
+    assert build_small(cache) == library and library.read_bytes() == good
 
 
 def test_a_truncated_library_does_not_crash_a_run(cache, tmp_path):
@@ -175,9 +233,9 @@ def test_a_truncated_library_does_not_crash_a_run(cache, tmp_path):
 
 
 def test_the_cache_key_covers_the_cpu(cache, monkeypatch):
-    here = build_f32()
+    here = build_small(cache)
     monkeypatch.setattr(kernelcache, "cpu_signature", lambda: "another CPU with other features")
-    elsewhere = build_f32()
+    elsewhere = build_small(cache)
     assert elsewhere != here and here.exists() and elsewhere.exists()
 
 

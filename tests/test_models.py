@@ -1,3 +1,5 @@
+import inspect
+
 import pytest
 import torch
 from torch import nn
@@ -54,3 +56,14 @@ def test_parameter_count_matches_the_formula():
     h, i = 20, 1
     expected = 3 * (h * i + h * h + 2 * h) + h + 1
     assert count_parameters(build_model("GRU", hidden_size=h)) == expected
+
+
+@pytest.mark.parametrize(
+    ("cls", "layer_name", "layer_cls"),
+    [(SimpleRNN, "rnn", nn.RNN), (SimpleLSTM, "lstm", nn.LSTM), (SimpleGRU, "gru", nn.GRU)],
+)
+def test_the_models_are_built_from_pytorchs_own_layers(cls, layer_name, layer_cls):
+    """models.py reads like the article: nn.RNN, nn.LSTM and nn.GRU themselves, written out."""
+    assert type(getattr(cls(), layer_name)) is layer_cls
+    source = inspect.getsource(cls.__init__)
+    assert f"self.{layer_name} = nn.{layer_cls.__name__}(" in source
