@@ -81,8 +81,9 @@ def article_run(epochs: int, device_name: str, out_json: str) -> None:
 
 
 # ----------------------------------------------------------------------------- one run
-def run_once(mode: str, epochs: int, seeds: int, device: str, workdir: Path) -> dict:
-    """One full comparison in a fresh process: times, memory, per-model results."""
+def run_once(mode: str, epochs: int, seeds: int, device: str, workdir: Path, root=ROOT) -> dict:
+    """One full comparison in a fresh process: times, memory, per-model results. `root`: the
+    checkout whose compare_results.py runs (another one for --before)."""
     if mode == "article":
         out = workdir / "article.json"
         cmd = [sys.executable, __file__, "--article-run", str(epochs), "--device", device,
@@ -92,10 +93,10 @@ def run_once(mode: str, epochs: int, seeds: int, device: str, workdir: Path) -> 
         evidence = None
     else:
         out = workdir / "ours"
-        cmd = [sys.executable, str(ROOT / "compare_results.py"), "--epochs", str(epochs),
+        cmd = [sys.executable, str(root / "compare_results.py"), "--epochs", str(epochs),
                "--seeds", str(seeds), "--device", device, "--out-dir", str(out),
                "--data-dir", str(workdir), "--log-interval", str(10**6)]  # fmt: skip
-        result = measure(cmd, ROOT)
+        result = measure(cmd, root)
         report = json.loads((out / "results.json").read_text())
         models = {
             kind: {
@@ -135,6 +136,15 @@ def machine(device: str) -> str:
     return words
 
 
+def warm_up(root: Path, device: str) -> None:
+    """A dry run of `root`'s comparison, not timed: the C kernels are compiled (once per source
+    and CPU, then cached), so that no timed run pays for the compiler."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, str(root / "compare_results.py"), "--dry-run", "--device", device,
+               "--out-dir", tmp, "--data-dir", tmp]  # fmt: skip
+        measure(cmd, root)
+
+
 # ----------------------------------------------------------------------------- the table
 def median(runs: list[dict], key) -> float | None:
     values = [key(r) for r in runs]
@@ -154,6 +164,7 @@ def summarize(runs: list[dict]) -> str:
         pick("ours", 100),
     )
     o5 = pick("ours", 500, 5)
+    b500 = pick("before", 500)
     lines = [
         "| row | article's loop | ours | ratio | goal | verdict |",
         "|---|---|---|---|---|---|",
@@ -195,7 +206,13 @@ def summarize(runs: list[dict]) -> str:
             f"| every origin and the intervals, seconds per training second | – | {100 * s:.1f} % "
             f"| – | ≤ 10 % | {met(s <= 0.10)} |"
         )
-    for name, rs in (("article's loop", a500), ("ours", o500)):
+    if b500:
+        b, o = median(b500, wall), median(o500, wall)
+        lines.append(
+            f"\nbefore the change (--before): default comparison {b:.1f} s, after {o:.1f} s "
+            f"(medians of {len(b500)} and {len(o500)}, alternating), after / before {o / b:.3f}"
+        )
+    for name, rs in (("article's loop", a500), ("before", b500), ("ours", o500)):
         if rs:
             mse = " / ".join(
                 f"{statistics.median(r['models'][k]['final_test_loss'] for r in rs):.1e}"
@@ -226,19 +243,38 @@ def main(argv=None) -> int:
         default=str(ROOT / "benchmarks" / "results.jsonl"),
         help="file to append one JSON line per run to (default: benchmarks/results.jsonl)",
     )
+    p.add_argument(
+        "--rows",
+        choices=("all", "default"),
+        default="all",
+        help="all: every row; default: only the default comparison, without the article's loop "
+        "(with --before: before and after a change, side by side) (default: all)",
+    )
+    p.add_argument(
+        "--before",
+        metavar="DIR",
+        help="another checkout (e.g. `git worktree add DIR HEAD~1`): its compare_results.py "
+        "runs alternately with this one's, for a before/after of a change",
+    )
     p.add_argument("--article-run", type=int, metavar="EPOCHS", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.article_run:
         article_run(args.article_run, args.device, args.out)
         return 0
-    plan = [(mode, epochs, 1) for _ in range(args.repeats) for epochs in (500, 100)
-            for mode in ("article", "ours")]  # fmt: skip
-    plan += [("ours", 500, 5)] * args.seeds5_repeats
+    modes = ("before",) if args.before else ()
+    modes += ("ours",) if args.rows == "default" else ("article", "ours")
+    rows = (500,) if args.rows == "default" else (500, 100)
+    plan = [(mode, epochs, 1) for _ in range(args.repeats) for epochs in rows for mode in modes]
+    if args.rows == "all":
+        plan += [("ours", 500, 5)] * args.seeds5_repeats
+    for root in {Path(args.before).resolve() if m == "before" else ROOT for m, _, _ in plan}:
+        warm_up(root, args.device)
     runs = []
     for mode, epochs, seeds in plan:
         with tempfile.TemporaryDirectory() as tmp:
-            r = run_once(mode, epochs, seeds, args.device, Path(tmp))
+            root = Path(args.before).resolve() if mode == "before" else ROOT
+            r = run_once(mode, epochs, seeds, args.device, Path(tmp), root)
         runs.append(r)
         with open(args.json, "a") as f:
             f.write(json.dumps(r) + "\n")

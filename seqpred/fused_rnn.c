@@ -112,16 +112,13 @@ TILE void tile_product(real pre[TR][TC], const real *const a[TR], int64_t sa, co
             for (int j = 0; j < NV; j++) store(pre[q] + j * VL, acc[q][j]);
         return;
     }
-    /* The batch columns left over, the same sums in the same order; k outermost, so that the 8
-     * rows' weights at k, often one cache line (W transposed), are read together. */
-    for (int q = 0; q < TR; q++)
+    for (int q = 0; q < TR; q++) { /* the batch columns left over, row by row */
         for (int i = 0; i < cols; i++) pre[q][i] = bias[q];
-    for (int k = 0; k < Ka; k++)
-        for (int q = 0; q < TR; q++)
+        for (int k = 0; k < Ka; k++)
             for (int i = 0; i < cols; i++) pre[q][i] += a[q][k * sa] * x[k * ld + i];
-    for (int k = 0; k < Kb; k++)
-        for (int q = 0; q < TR; q++)
+        for (int k = 0; k < Kb; k++)
             for (int i = 0; i < cols; i++) pre[q][i] += b[q][k * sb] * h[k * ld + i];
+    }
 }
 
 /* out (M, B) = [out +] W h for h (K, B), with W(m, k) = w[m * ws_m + k * ws_k]: the strides
@@ -167,15 +164,6 @@ HELPER real dot(const real *restrict a, const real *restrict b, int B) {
 HELPER void accumulate_outer(real *restrict out, const real *restrict a, const real *restrict b,
                              int M, int K, int B) {
     int bf = B - B % VL, m_full = M - M % MA, k_full = K - K % KB;
-    if (bf == 0) { /* a batch narrower than one vector: plain sums, in the same order as dot() */
-        for (int m = 0; m < M; m++)
-            for (int k = 0; k < K; k++) {
-                real sum = 0;
-                for (int i = 0; i < B; i++) sum += a[(int64_t)m * B + i] * b[(int64_t)k * B + i];
-                out[(int64_t)m * K + k] += sum;
-            }
-        return;
-    }
     for (int m0 = 0; m0 < m_full; m0 += MA)
         for (int k0 = 0; k0 < k_full; k0 += KB) {
             vec acc[MA][KB];
