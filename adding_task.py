@@ -18,7 +18,7 @@ from pathlib import Path
 import data as datasets
 import main as trainer
 from models import MODEL_TYPES
-from seqpred import cli, evaluation, flags, parallel, report, runtime
+from seqpred import cli, flags, parallel, report, runtime, scoring
 from seqpred.fileio import write_json, write_text
 from seqpred.interrupts import signals_deferred, signals_ignored
 from seqpred.progress import EpochLogger
@@ -127,7 +127,7 @@ def summarize(runs: list[dict], models, lengths) -> dict:
         for n in lengths:
             values = [r["relative_mse"] for r in runs if r["model"] == kind and r["length"] == n]
             if values:
-                rows[n] = evaluation.summarize(values)
+                rows[n] = scoring.summarize(values)
         if rows:
             table[kind] = rows
     return table

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import torch
 
-import cells
 import data as datasets
 import main as trainer
 from models import MODEL_TYPES
-from seqpred import cli, evaluation, evidence, flags, parallel, report, runtime
+from seqpred import cli, flags, parallel, report, runtime, scoring
 from seqpred.fileio import write_json, write_text
 from seqpred.interrupts import signals_deferred, signals_ignored
 from seqpred.progress import EpochLogger
@@ -67,46 +66,9 @@ def train_and_describe(kind, seed, args, data, device, stop, label, **settings) 
     try:
         with runtime.own_stream(device):
             result = trainer.train_model(kind, data, config, device, on_epoch)
-            return {**describe_run(result, seed, data, args, device), "model": label}
+            return {**trainer.describe_run(result, seed, data, args, device), "model": label}
     finally:
         logger.close()
-
-
-def describe_run(result: trainer.RunResult, seed: int, data, args, device) -> dict:
-    """What the tables and figures need of one trained model, as plain lists."""
-    h, model, steps, start = result.history, result.model, args.predict_steps, args.predict_start
-    one_step = trainer.predict(model, data.test_x.to(device), args.test_batch_size)[:, 0]
-
-    def forecaster(windows):
-        return trainer.forecast(model, windows.to(device), steps, args.strategy)
-
-    start_evidence = time.perf_counter()
-    scores, pred = evidence.score_forecasts(forecaster, data, steps, args.interval)
-    evidence_seconds = time.perf_counter() - start_evidence
-    window = data.test_x[start : start + 1].to(device)  # (1, seq_len, 1): the illustration's
-    profiles = trainer.gradient_profiles(result, data, device)
-    gates = None
-    if result.model_type == "LSTM":
-        gates = {k: v.tolist() for k, v in cells.lstm_gates(model.lstm, window[0]).items()}
-    return {
-        "model": result.model_type,
-        "seed": seed,
-        "params": result.n_params,
-        "hidden_size": result.model_args["hidden_size"],
-        "train_losses": h.train_losses,
-        "test_losses": h.test_losses,
-        "train_seconds": h.seconds,
-        "seconds_per_epoch": h.seconds / len(h.train_losses),
-        "one_step": data.unscale(one_step).tolist(),
-        "evidence": scores,
-        "evidence_seconds": evidence_seconds,  # every origin and the intervals: their cost
-        "window": data.unscale(window[0, :, 0]).tolist(),
-        "forecast": pred[start].tolist(),
-        "truth": data.unscale(data.test_y[start : start + steps, 0]).tolist(),
-        "gradient_trained": profiles["trained"].tolist(),
-        "gradient_initial": profiles["initial"].tolist(),
-        "gates": gates,
-    }
 
 
 def run_all(args, data, device: torch.device, progress: Path | None = None) -> parallel.Outcome:
@@ -151,7 +113,7 @@ def write_outputs(runs: list[dict], data, args, note: str = "", wall=None) -> li
     """Figures, results.md and results.json for the runs given."""
     from seqpred import figures  # matplotlib only now, once training is over
 
-    result = evaluation.evaluate_runs(runs, data, args)
+    result = scoring.evaluate_runs(runs, data, args)
     result["flags"] = vars(args)
     result["wall_seconds_training"] = wall
     result["peak_memory_mb"], result["memory_kind"] = runtime.peak_memory_mb(args.device)
@@ -205,8 +167,7 @@ def compare(args) -> int:
     print(
         f"Comparing {', '.join(args.models)} on {data.name} with "
         f"{runtime.describe(args.impl, device, args.models, asked)}; {args.seeds} seed(s), "
-        f"{args.epochs} epochs, {args.jobs} at a time: {len(data.train_x)} training / "
-        f"{len(data.test_x)} test windows"
+        f"{args.epochs} epochs, {args.jobs} at a time: {datasets.describe(data)}"
     )
     args.device = str(device)
     progress = Path(args.out_dir) / "runs-in-progress.json"
@@ -223,7 +184,7 @@ def choose_hidden_sizes(args, data) -> dict[str, int]:
     if args.match_params is not None:
         layers, inputs = args.num_layers, data.num_features
         counts = [
-            f"{k} hidden {h} ({evidence.parameter_count(k, h, inputs, outputs, layers)} parameters)"
+            f"{k} hidden {h} ({scoring.parameter_count(k, h, inputs, outputs, layers)} parameters)"
             for k, h in sizes.items()
         ]
         print(f"Equal budgets (--match-params {args.match_params}): " + ", ".join(counts))

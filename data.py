@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from seqpred.csvseries import read_series_csv
+from seqpred.csvseries import read_series_csv, season_of_dates
 from seqpred.errors import DataError, FileFormatError, FlagError
 from seqpred.fileio import load_pt, save_pt
 
@@ -29,17 +29,25 @@ PRESETS = {
     "sine": {
         "sequence_length": 80,
         "test_fraction": 0.2,
+        "val_fraction": 0.1,
         "predict_start": 123,
         "predict_steps": 100,
     },
     "elnino": {
         "sequence_length": 24,
         "test_fraction": 0.2,
+        "val_fraction": 0.1,
         "predict_start": 0,
         "predict_steps": 24,
     },
-    "csv": {"sequence_length": 24, "test_fraction": 0.2, "predict_start": 0, "predict_steps": 12},
-    "adding": {"sequence_length": 50, "predict_start": 0, "predict_steps": 1},
+    "csv": {
+        "sequence_length": 24,
+        "test_fraction": 0.2,
+        "val_fraction": 0.1,
+        "predict_start": 0,
+        "predict_steps": 12,
+    },
+    "adding": {"sequence_length": 50, "val_fraction": 0.0, "predict_start": 0, "predict_steps": 1},
 }
 ADDING_SIZES = {"train": 5000, "test": 1000}
 
@@ -64,7 +72,7 @@ class SeriesData:
     val_x: torch.Tensor | None = None  # (n_val, seq_len, 1): the end of the training period,
     val_y: torch.Tensor | None = None  # held out for tuning and calibration (--val-fraction)
     dates: list[str] | None = None  # the date of every value of the series, when it has dates
-    test_start: int = 0  # where the test part begins in the series (its first window's start)
+    test_start: int = 0  # the index in the series of the first test target
 
     @property
     def sequence_length(self) -> int:
@@ -90,7 +98,9 @@ class SeriesData:
         def multi(x, y):
             if x is None:
                 return None, None
-            n = len(y) - steps + 1
+            n = max(0, len(y) - steps + 1)  # none when the split is shorter than the horizon
+            if n == 0:
+                return x[:0], y.new_empty(0, steps)
             return x[:n], y[:, 0].unfold(0, steps, 1).contiguous()  # (n, seq_len, 1), (n, steps)
 
         (tx, ty), (vx, vy), (sx, sy) = (multi(*p) for p in self.splits())
@@ -104,8 +114,8 @@ class SeriesData:
         """The dates of test window `origin` and of the `steps` values after it, if known."""
         if not self.dates:
             return None
-        first = self.test_start + origin
-        return self.dates[first : first + self.sequence_length + steps]
+        target = self.test_start + origin  # the window's first target
+        return self.dates[target - self.sequence_length : target + steps]
 
     def unscale(self, values: torch.Tensor) -> torch.Tensor:
         """Scaled model outputs back to the series' own units, in float64 (a series like
@@ -170,9 +180,11 @@ def build_sine(sequence_length: int = 80, test_fraction: float = 0.2) -> SeriesD
         "sequence_length": sequence_length,
         "test_fraction": test_fraction,
         "series": dict(SINE_PARAMS),
+        "season_source": "the sine wave's period",
     }
     train, test = (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
-    return SeriesData("sine", *train, *test, period=SINE_SEASON, meta=meta)
+    start = sequence_length + n_train  # the first test target's index in the series
+    return SeriesData("sine", *train, *test, period=SINE_SEASON, meta=meta, test_start=start)
 
 
 def hold_out_windows(data: SeriesData, fraction: float) -> SeriesData:
@@ -259,13 +271,54 @@ def load_dataset(data_dir: str | Path, sequence_length: int, test_fraction: floa
         mean=float(meta.get("mean", 0.0)),
         std=float(meta.get("std", 1.0)),
         period=SINE_SEASON if meta.get("dataset", "sine") == "sine" else None,
-        meta=keep,
+        meta={"season_source": "the sine wave's period", **keep},
+        test_start=sequence_length + len(train_y),
     )
 
 
 # ----------------------------------------------------------------------------- from the flags
 def prepare(args, log=print) -> SeriesData:
-    """Build or load the data set the flags ask for."""
+    """Build or load the data set the flags ask for, with its season (see with_season)."""
+    data = _prepare(args, log)
+    if data.is_series:
+        data = with_season(data, getattr(args, "season", None))
+        if data.period and data.sequence_length < data.period:
+            log(
+                f"warning: --sequence-length {data.sequence_length} is shorter than the season "
+                f"({data.period}): the networks never see last season's value; seasonal "
+                "persistence does"
+            )
+    return data
+
+
+def with_season(data: SeriesData, season: int | None) -> SeriesData:
+    """The data with its season: --season if given (0: none); else the data set's own (the
+    sine's period, El Niño's 12 months); else the one its dates imply (monthly 12, ...)."""
+    if season is not None:
+        period, source = season or None, f"--season {season}"
+    elif data.period:
+        period, source = data.period, data.meta.get("season_source") or "the data set's"
+    else:
+        period, source = season_of_dates(data.dates)
+    return replace(data, period=period, meta={**data.meta, "season_source": source})
+
+
+def describe(data: SeriesData) -> str:
+    """The start-up line's words for the data: its windows and, for a series, its season."""
+    held_out = f", {len(data.val_x)} held-out" if data.val_x is not None else ""
+    words = (
+        f"{len(data.train_x)} training{held_out} and {len(data.test_x)} test windows of length "
+        f"{data.sequence_length}"
+    )
+    if not data.is_series:
+        return words
+    source = data.meta.get("season_source", "")
+    return words + (
+        f"; season {data.period} ({source})" if data.period else f"; no season ({source})"
+    )
+
+
+def _prepare(args, log) -> SeriesData:
     val = getattr(args, "val_fraction", 0.0) or 0.0
     if args.dataset == "elnino":
         return load_elnino(args.sequence_length, args.test_fraction, val)
@@ -307,36 +360,37 @@ def build_real(
     quantity: str = "value",
     source: str = "",
     val_fraction: float = 0.0,
+    season_source: str = "",
 ) -> SeriesData:
-    """Split a real series in time, scale it with training statistics, and cut each part.
+    """Split a real series in time, scale it with training statistics, and cut it into windows.
 
-    The series is split first (training, then the held-out end of the training period if
-    val_fraction > 0, then test), then each part is windowed on its own, so no window
-    straddles a boundary and no later value leaks into training, not even into the scaling.
+    The values are split into the training period, its held-out end (val_fraction > 0: the
+    calibration stretch, never trained on) and the test period. Only the *targets* belong to
+    their period: a window's input may reach back into the periods before it, because at a
+    forecast origin the past is known (rolling-origin evaluation). So every test value is a
+    one-step target, no target of a training window lies in a later period, and the scaling
+    uses the training period's values only.
     """
     series = torch.tensor(values, dtype=torch.float64)
     check_representable(series, source or name)
     n_test = int(round(len(series) * test_fraction))
     n_val = int(round((len(series) - n_test) * val_fraction))
     n_fit = len(series) - n_test - n_val
-    need = sequence_length + 1  # one window and the value after it
-    sizes = {"training": n_fit, "test": n_test, **({"validation": n_val} if val_fraction else {})}
-    if min(sizes.values()) < need:
-        parts = ", ".join(f"the {k} part {v}" for k, v in sizes.items())
+    sizes = {"test": n_test, **({"validation": n_val} if val_fraction else {})}
+    if n_fit < sequence_length + 1 or min(sizes.values()) < 1:
+        parts = ", ".join(f"the {k} part {v}" for k, v in {"training": n_fit, **sizes}.items())
         raise FlagError(
             f"{source or name}: {len(series)} values are too few: with --sequence-length "
             f"{sequence_length}, --test-fraction {test_fraction} and --val-fraction {val_fraction} "
-            f"{parts} values, and each needs at least {need}; use a shorter --sequence-length "
-            "or a longer series"
+            f"{parts} values; the training part needs at least {sequence_length + 1} (one "
+            "window and the value after it) and the others one each; use a shorter "
+            "--sequence-length or a longer series"
         )
     mean = float(series[:n_fit].mean())
     std = float(series[:n_fit].std()) or 1.0  # a constant series keeps its scale
     scaled = ((series - mean) / std).float()
-    bounds = (0, n_fit, n_fit + n_val, len(series))
-    (train_x, train_y), (val_x, val_y), (test_x, test_y) = (
-        make_windows(scaled[a:b], sequence_length) if b - a >= need else (None, None)
-        for a, b in zip(bounds, bounds[1:], strict=False)
-    )
+    x, y = make_windows(scaled, sequence_length)  # window i: target i + sequence_length
+    first = n_fit - sequence_length, n_fit + n_val - sequence_length  # first val, test window
     meta = {
         "dataset": name,
         "source": source,
@@ -345,23 +399,23 @@ def build_real(
         "val_fraction": val_fraction,
         "num_values": len(series),
         "train_values": n_fit,
+        "season_source": season_source,
     }
-    test_dates = dates[n_fit + n_val + sequence_length :] if dates else None
     return SeriesData(
         name,
-        train_x,
-        train_y,
-        test_x,
-        test_y,
+        x[: first[0]],
+        y[: first[0]],
+        x[first[1] :],
+        y[first[1] :],
         mean,
         std,
-        test_dates,
+        dates[n_fit + n_val :] if dates else None,
         period,
         units,
         quantity,
         meta,
-        val_x=val_x,
-        val_y=val_y,
+        val_x=x[first[0] : first[1]] if n_val else None,
+        val_y=y[first[0] : first[1]] if n_val else None,
         dates=dates,
         test_start=n_fit + n_val,
     )
@@ -394,6 +448,7 @@ def load_elnino(sequence_length: int, test_fraction: float, val_fraction=0.0) ->
         "elnino",
         dates,
         period=12,
+        season_source="monthly data",
         units="°C",
         quantity="Niño 1+2 sea-surface temperature",
         source="NOAA CPC ERSST.V3B Nino 1+2 index, public domain",

@@ -24,7 +24,7 @@ from torch import nn
 import cells
 import data as datasets
 from models import MODEL_TYPES, build_model, count_parameters
-from seqpred import analysis, checkpoints, cli, evidence, flags, fused, runtime
+from seqpred import analysis, checkpoints, cli, flags, fused, runtime, scoring
 from seqpred import report as report_lines
 from seqpred.fileio import check_file_target
 from seqpred.interrupts import Interrupted, as_interrupted, signals_deferred, signals_ignored
@@ -230,7 +230,7 @@ def train_model(
     epoch, so that Ctrl-C or SIGTERM (TrainingInterrupted) hands back the last completed one.
     """
     size = f"--hidden-size {config.hidden_size} and --num-layers {config.num_layers}"
-    n = evidence.parameter_count(kind, config.hidden_size, data.num_features, config.outputs,
+    n = scoring.parameter_count(kind, config.hidden_size, data.num_features, config.outputs,
                                  config.num_layers)  # fmt: skip
     with runtime.enough_memory(size, n), runtime.seeded(config.seed):  # weights from the seed
         model = build_model(kind, **config.model_args(data))  # models.py: nn layers + a head
@@ -287,31 +287,75 @@ def load_model(path) -> tuple[nn.Module, dict]:
 
 
 # ----------------------------------------------------------------------------- report
+def describe_run(result: RunResult, seed: int, data, args, device) -> dict:
+    """What the report, the tables and the figures need of one trained model, as plain lists:
+    its losses, one-step predictions, forecasts from every test origin with their intervals, and
+    what the figures draw (one forecast, the gradient flow, an LSTM's gates)."""
+    h, model, steps, start = result.history, result.model, args.predict_steps, args.predict_start
+    one_step = predict(model, data.test_x.to(device), args.test_batch_size)[:, 0]
+
+    def forecaster(windows):
+        return forecast(model, windows.to(device), steps, args.strategy)
+
+    start_evidence = time.perf_counter()
+    scores, pred = scoring.score_forecasts(forecaster, data, steps, args.interval)
+    evidence_seconds = time.perf_counter() - start_evidence
+    window = data.test_x[start : start + 1].to(device)  # (1, seq_len, 1): the illustration's
+    profiles = gradient_profiles(result, data, device)
+    gates = None
+    if result.model_type == "LSTM":
+        gates = {k: v.tolist() for k, v in cells.lstm_gates(model.lstm, window[0]).items()}
+    return {
+        "model": result.model_type,
+        "seed": seed,
+        "params": result.n_params,
+        "hidden_size": result.model_args["hidden_size"],
+        "train_losses": h.train_losses,
+        "test_losses": h.test_losses,
+        "train_seconds": h.seconds,
+        "seconds_per_epoch": h.seconds / len(h.train_losses),
+        "one_step": data.unscale(one_step).tolist(),
+        "evidence": scores,
+        "evidence_seconds": evidence_seconds,  # every origin and the intervals: their cost
+        "window": data.unscale(window[0, :, 0]).tolist(),
+        "forecast": pred[start].tolist(),
+        "truth": data.unscale(data.test_y[start : start + steps, 0]).tolist(),
+        "gradient_trained": profiles["trained"].tolist(),
+        "gradient_initial": profiles["initial"].tolist(),
+        "gates": gates,
+    }
+
+
 def report(result: RunResult, data, args, device) -> dict | None:
     """Print the final losses and the errors in the series' own units: one step ahead, and
-    forecasts from every test origin, with their prediction intervals."""
-    one_step = predict(result.model, data.test_x.to(device), args.test_batch_size)[:, 0]
-    scores = None
-    if data.is_series:
-
-        def forecaster(windows):
-            return forecast(result.model, windows.to(device), args.predict_steps, args.strategy)
-
-        scores, pred = evidence.score_forecasts(forecaster, data, args.predict_steps, args.interval)
-        scores["forecast"] = pred[args.predict_start]  # the one the figure shows
-    for line in report_lines.run_lines(result, data, one_step, scores, args):
+    forecasts from every test origin with their intervals, beside the simple baselines, and
+    what they show in plain words. Returns the scored run (None for the adding problem)."""
+    if not data.is_series:  # the adding problem: independent sequences, no forecasts
+        one_step = predict(result.model, data.test_x.to(device), args.test_batch_size)[:, 0]
+        for line in report_lines.sequence_lines(result, data, one_step):
+            print(line)
+        return None
+    run = describe_run(result, args.seed, data, args, device)
+    summary = scoring.evaluate_runs([run], data, args)
+    for line in report_lines.run_lines(result, summary, data, args):
         print(line)
-    return scores
+    return {"run": run, "summary": summary}
 
 
-def write_plots(result: RunResult, data, args, device, scores) -> list[Path]:
+def write_plots(result: RunResult, data, args, device, scored) -> list[Path]:
     """One model's figures: losses, gradient flow, forecast, and the gates of an LSTM."""
     from seqpred import figures  # matplotlib only when a figure is asked for
 
-    window = data.test_x[args.predict_start : args.predict_start + 1].to(device)
-    gates = cells.lstm_gates(result.model.lstm, window[0]) if result.model_type == "LSTM" else None
-    profiles = gradient_profiles(result, data, device)
-    return figures.one_model(result.model_type, result.history, profiles, scores, gates, data, args)
+    if scored is None:  # the adding problem: no forecast
+        profiles = gradient_profiles(result, data, device)
+        window = data.test_x[args.predict_start].to(device)
+        gates = cells.lstm_gates(result.model.lstm, window) if result.model_type == "LSTM" else None
+    else:
+        run = scored["run"]
+        profiles = {"trained": run["gradient_trained"], "initial": run["gradient_initial"]}
+        gates = run["gates"]
+    kind, history = result.model_type, result.history
+    return figures.one_model(kind, history, profiles, gates, scored, data, args)
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -345,8 +389,7 @@ def run(args, kind: str, checkpoint: Path | None) -> int:
         checkpoints.check_resume(resume, args.resume, run_flags, data, args.epochs)
     print(
         f"{kind} with {runtime.describe(args.impl, device, [kind], asked)}: "
-        f"{len(data.train_x)} training and {len(data.test_x)} test windows of length "
-        f"{data.sequence_length}"
+        f"{datasets.describe(data)}"
         + (f", resuming after epoch {len(resume['train_losses'])}" if resume else "")
     )
     if args.plot:
@@ -366,9 +409,9 @@ def run(args, kind: str, checkpoint: Path | None) -> int:
             state = result.final_state
             checkpoints.save(checkpoint, kind, result.model_args, state, run_flags, data)
         print(f"Saved checkpoint {checkpoint}")
-    scores = report(result, data, args, device)
+    scored = report(result, data, args, device)
     if args.plot:
-        print("Wrote " + ", ".join(map(str, write_plots(result, data, args, device, scores))))
+        print("Wrote " + ", ".join(map(str, write_plots(result, data, args, device, scored))))
     return 0
 
 

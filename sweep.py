@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     flags.add_data_arguments(parser, [d for d in datasets.DATASETS if d != "adding"])
     flags.add_model_arguments(parser, trainer.IMPLEMENTATIONS, match_params=False)
     flags.add_training_arguments(parser)
-    flags.add_forecast_arguments(parser, val_fraction=0.1)
+    flags.add_forecast_arguments(parser)
     s = parser.add_argument_group("sweep")
     s.add_argument(
         "--trials",

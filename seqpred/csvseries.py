@@ -32,17 +32,28 @@ def read_series_csv(
     for name in filter(None, (column, date_column)):
         _check_column(path, header, name)
     col, date_col = header.index(column), header.index(date_column) if date_column else None
-    values, dates = [], []
+    while len(rows) > 1 and not any(cell.strip() for cell in rows[-1]):
+        rows.pop()  # blank lines at the end of the file are no gap
+    values, dates, lines, gaps = [], [], [], []
     for line, row in enumerate(rows[1:], start=2):  # line 1 is the header
-        if not any(cell.strip() for cell in row):
-            continue  # a blank line, e.g. at the end of the file
+        if not (row[col].strip() if col < len(row) else ""):
+            gaps.append(line)  # a blank line or an empty cell: a value is missing
+            continue
         values.append(_number(path, line, row, col, column))
+        lines.append(line)
         if date_col is not None:
             dates.append(row[date_col].strip() if date_col < len(row) else "")
+    if gaps:
+        where = ", ".join(map(str, gaps[:5])) + (", ..." if len(gaps) > 5 else "")
+        raise DataError(
+            f"{path}: {len(gaps)} missing value(s) in column {column!r} (blank lines or empty "
+            f"cells), at row(s) {where}; fill or drop the gaps first (seqpred does not guess "
+            "missing values, and skipping them would shift every later season)"
+        )
     if not values:
         raise DataError(f"{path}: a header but no data rows")
     if date_column:
-        check_dates(path, dates, date_column)
+        dates = parse_dates(path, dates, date_column, lines)
     return values, (dates if date_column else None)
 
 
@@ -101,12 +112,7 @@ def _check_column(path: Path, header: list[str], name: str) -> None:
 
 
 def _number(path: Path, line: int, row: list[str], col: int, column: str) -> float:
-    cell = row[col].strip() if col < len(row) else ""
-    if cell == "":
-        raise DataError(
-            f"{path}: row {line}: missing value in column {column!r}; "
-            "fill or drop the gap first (seqpred does not guess missing values)"
-        )
+    cell = row[col].strip()  # never empty: read_series_csv counts those as gaps
     try:
         value = float(cell)
     except ValueError:
@@ -119,18 +125,30 @@ def _number(path: Path, line: int, row: list[str], col: int, column: str) -> flo
     return value
 
 
-def check_dates(path: Path, dates: list[str], column: str) -> None:
-    """Dates (ISO 8601, e.g. 2010-12 or 2010-12-31) or numbers, strictly increasing."""
+def parse_dates(path: Path, dates: list[str], column: str, lines: list[int]) -> list[str]:
+    """The date column as ISO strings, checked strictly increasing.
+
+    Dates and times in ISO form (2010-12, 2010-12-31, 2000-06-05 00:30) and compact YYYYMMDD
+    dates (19580329, rewritten as 1958-03-29), or plain numbers. A value that is neither is
+    refused with its row (`lines`: each date's row in the file).
+    """
+    for line, d in zip(lines, dates, strict=True):
+        if d == "" or d.lower() == "nat":
+            raise DataError(f"{path}: row {line}: missing date in column {column!r}")
+    iso = [_iso(d) for d in dates]
     try:
-        stamps = np.array(dates, dtype="datetime64")
+        stamps = np.array(iso, dtype="datetime64")
     except ValueError:
         try:
             stamps = np.array([float(d) for d in dates])
         except ValueError:
+            row = next(i for i, d in enumerate(iso) if not _readable(d))
             raise DataError(
-                f"{path}: column {column!r} holds values that are neither dates in ISO form "
-                "(2010-12, 2010-12-31) nor numbers"
+                f"{path}: row {lines[row]}: {dates[row]!r} in column {column!r} is neither a date "
+                "(ISO form: 2010-12, 2010-12-31, 2010-12-31 23:30; or compact 20101231) nor a "
+                "number"
             ) from None
+        iso = list(dates)
     steps = np.diff(stamps)
     bad = np.flatnonzero(steps <= np.zeros_like(steps))
     if len(bad):
@@ -140,3 +158,49 @@ def check_dates(path: Path, dates: list[str], column: str) -> None:
             f"{path}: column {column!r} {what} at {dates[i + 1]!r} (after {dates[i]!r}); a series "
             "needs one value per time step, in time order: sort and de-duplicate it first"
         )
+    return iso
+
+
+def _iso(text: str) -> str:
+    """A compact YYYYMMDD date in ISO form; anything else as it is."""
+    if len(text) == 8 and text.isdigit():
+        return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    return text
+
+
+def _readable(text: str) -> bool:
+    try:
+        np.datetime64(text)
+        return True
+    except ValueError:
+        return False
+
+
+# The season a regular spacing implies: (shortest, longest spacing in days, season, words).
+SPACINGS = (
+    (1 / 48, 1 / 48, 48, "half-hourly"),
+    (1 / 24, 1 / 24, 24, "hourly"),
+    (1, 1, 7, "daily"),
+    (7, 7, 52, "weekly"),
+    (28, 31, 12, "monthly"),
+    (89, 92, 4, "quarterly"),
+)
+
+
+def season_of_dates(dates: list[str] | None) -> tuple[int | None, str]:
+    """The season the dates imply, from their median spacing, and the words that say so:
+    half-hourly 48 (a day), hourly 24, daily 7 (a week), weekly 52, monthly 12, quarterly 4.
+    Yearly, irregular or numeric dates imply none."""
+    if not dates or len(dates) < 3:
+        return None, "no dates to infer a season from"
+    try:
+        stamps = np.array(dates, dtype="datetime64[s]")
+    except ValueError:
+        return None, "numeric dates: no season inferred (set one with --season)"
+    days = float(np.median(np.diff(stamps).astype(float))) / 86400
+    for low, high, season, words in SPACINGS:
+        if low * 0.999 <= days <= high * 1.001:
+            return season, f"{words} dates"
+    if 365 <= days <= 366:
+        return None, "yearly dates: no calendar season (set one with --season)"
+    return None, f"dates {days:.3g} days apart: no season inferred (set one with --season)"

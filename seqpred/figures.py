@@ -11,7 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from seqpred import evaluation
+from seqpred import scoring
 from seqpred.fileio import atomic_write
 
 # One colour and one marker per model, the same in every figure.
@@ -110,10 +110,11 @@ def plot_forecast(
             lw=1.2,
             label=f"{name} forecast",
         )
-        if bands and name in bands and np.all(np.isfinite(bands[name])):
-            half = bands[name][: len(values)]
-            span = steps[: len(values)]
-            ax.fill_between(span, values - half, values + half, color=s["color"], alpha=0.15, lw=0)
+        if bands and name in bands:  # drawn at the horizons that have an interval
+            half = np.asarray(bands[name], dtype=float)[: len(values)]
+            span, ok = steps[: len(values)], np.isfinite(half)
+            ax.fill_between(span, values - half, values + half, where=ok, color=s["color"],
+                            alpha=0.15, lw=0)  # fmt: skip
     ax.axvline(x[n - 1], color="black", ls=":", lw=1)
     return _finish(fig, ax, path, xlabel, ylabel, title, ncol=3)
 
@@ -256,7 +257,7 @@ def comparison_figures(runs: list[dict], report: dict, data, args) -> list[Path]
             data.test_dates,
             truth,
             {k: np.array(r["one_step"]) for k, r in first.items()},
-            evaluation.baselines(data)["persistence"],
+            persistence_of(data),
             out / "one_step.png",
             f"One-step predictions over the test period{seed_note}",
             ylabel,
@@ -274,6 +275,12 @@ def comparison_figures(runs: list[dict], report: dict, data, args) -> list[Path]
             )
         )
     return paths
+
+
+def persistence_of(data) -> np.ndarray:
+    """Persistence's one-step predictions of the test period: each value the one before it."""
+    periods = scoring.Periods(data)
+    return periods.values[periods.test_start - 1 : -1]
 
 
 def interval_of(run: dict):
@@ -311,42 +318,79 @@ def gradient_figure(runs, report, path, n) -> Path:
     )
 
 
+BASELINE_STYLES = [
+    {"ls": "--", "color": "0.35"},
+    {"ls": ":", "color": "0.2"},
+    {"ls": "-.", "color": "0.5"},
+    {"ls": (0, (5, 1.5)), "color": "0.65"},
+    {"ls": (0, (1, 1.5)), "color": "0.55"},
+    {"ls": (0, (3, 1, 1, 1, 1, 1)), "color": "0.3"},
+]
+
+
 def plot_horizon(report: dict, path, ylabel: str) -> Path:
-    """RMSE against the horizon h, over every test origin: one colour per model (the mean over
-    seeds, a band from the best to the worst seed), the naive baselines dashed."""
-    fig, ax = subplots(figsize=(8, 4.5))
+    """Left: MASE against the horizon h over every test origin, one colour per model (the mean
+    over seeds, a band from the best to the worst seed), each baseline in gray. Right: the
+    intervals' coverage at each horizon (split solid, adaptive dashed) against the nominal."""
+    fig, (ax, cov) = subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [3, 2]})
     h = np.arange(1, report["steps"] + 1)
     for kind, m in report["models"].items():
-        curve = m["summary"]["horizon_rmse"]
+        curve = m["summary"]["horizon_mase"]
         color = _style(kind)["color"]
         ax.plot(h, curve["mean"], color=color, lw=1.8, label=kind)
         if len(m["runs"]) > 1:
             ax.fill_between(h, curve["min"], curve["max"], color=color, alpha=0.18, lw=0)
-    for (name, b), ls in zip(report["baselines"].items(), ("--", ":"), strict=False):
-        ax.plot(h, b["horizon"]["rmse"], ls, color="gray", lw=1.5, label=f"{name} (naive)")
-    values = [v for m in report["models"].values() for v in m["summary"]["horizon_rmse"]["min"]]
-    values += [v for b in report["baselines"].values() for v in b["horizon"]["rmse"]]
+    for (name, b), style in zip(report["baselines"].items(), BASELINE_STYLES, strict=False):
+        ax.plot(h, b["horizon"]["mase"], lw=1.4, label=name, **style)
+    values = [v for m in report["models"].values() for v in m["summary"]["horizon_mase"]["min"]]
+    values += [v for b in report["baselines"].values() for v in b["horizon"]["mase"]]
     positive = [v for v in values if v > 0]
     if positive and max(positive) / min(positive) > 50:
         ax.set_yscale("log")
     n = len(report["seeds"])
-    seeds = (
-        f"mean of {n} seeds, band: best to worst seed" if n > 1 else f"seed {report['seeds'][0]}"
-    )
+    seeds = f"mean of {n} seeds, band: best to worst" if n > 1 else f"seed {report['seeds'][0]}"
     ax.set_xlabel("horizon h (steps ahead)")
-    ax.set_ylabel(f"RMSE, {ylabel}")
+    ax.set_ylabel("MASE (1 = in-sample naive error)")
     ax.set_title(
-        f"Error against horizon, {report['strategy']} forecasts from {report['origins']} test "
-        f"origins ({seeds})",
+        f"Error by horizon, {report['origins']} {report['strategy']} origins ({seeds})",
         fontsize="medium",
     )
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4)
+    coverage_panel(cov, report, h)
+    fig.tight_layout()
     return _save(fig, path)
 
 
-def one_model(kind, history, profiles, scores, gates, data, args) -> list[Path]:
-    """main.py --plot: one model's losses, gradient flow, forecast and (LSTM) gates."""
+def coverage_panel(ax, report: dict, h) -> None:
+    """Each model's interval coverage by horizon (mean over seeds), split and adaptive."""
+    level = None
+    for kind, m in report["models"].items():
+        runs = [r["interval"] for r in m["runs"] if r.get("interval")]
+        if not runs:
+            continue
+        level = runs[0]["level"]
+        color = _style(kind)["color"]
+        for key, ls, words in (("split", "-", "split"), ("adaptive", "--", "adaptive")):
+            per_h = [(r if key == "split" else r["adaptive"])["coverage_per_h"] for r in runs]
+            curve = [np.mean(v) if None not in v else np.nan for v in zip(*per_h, strict=True)]
+            ax.plot(h, 100 * np.array(curve, dtype=float), ls, color=color, lw=1.3,
+                    label=f"{kind} {words}")  # fmt: skip
+    if level is None:
+        ax.text(0.5, 0.5, "no intervals", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return
+    ax.axhline(100 * level, color="black", lw=1, ls=":", label=f"nominal {level:.0%}")
+    ax.set_xlabel("horizon h (steps ahead)")
+    ax.set_ylabel("coverage of the test values, %")
+    ax.set_title("Interval coverage by horizon (mean over seeds)", fontsize="medium")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+
+
+def one_model(kind, history, profiles, gates, scored, data, args) -> list[Path]:
+    """main.py --plot: one model's losses, gradient flow, forecast and (LSTM) gates. scored:
+    main.report's run and summary (None for the adding problem: no forecast)."""
     h, out = history, Path(args.out_dir)
     paths = [
         plot_loss_curves(
@@ -362,20 +406,19 @@ def one_model(kind, history, profiles, scores, gates, data, args) -> list[Path]:
     ]
     start = args.predict_start
     window = data.unscale(data.test_x[start])  # (seq_len, features), series units
-    if scores is not None:
-        forecast = np.asarray(scores["forecast"])
-        truth = data.unscale(data.test_y[start : start + len(forecast), 0])
-        interval = scores.get("interval")
+    if scored is not None:
+        run = scored["run"]
+        forecast = np.asarray(run["forecast"])
         paths.append(
             plot_forecast(
                 window[:, 0].numpy(),
-                truth.numpy(),
+                np.asarray(run["truth"]),
                 {kind: forecast},
                 out / f"{kind}_forecast.png",
                 f"{kind}: {len(forecast)}-step {args.strategy} forecast from test index {start}, "
-                f"one of {scores['origins']} origins",
+                f"one of {scored['summary']['origins']} origins",
                 ylabel=f"{data.quantity} ({data.units})" if data.units else data.quantity,
-                bands={kind: np.array(interval["half_width"])} if interval else None,
+                bands={kind: interval_of(run)} if interval_of(run) is not None else None,
                 dates=data.window_dates(start, len(forecast)),
             )
         )

@@ -84,8 +84,16 @@ def add_data_arguments(parser: argparse.ArgumentParser, datasets: Iterable[str])
     d.add_argument("--column", help="with --dataset csv: the column holding the series")
     d.add_argument(
         "--date-column",
-        help="with --dataset csv: a column of dates, strictly increasing; used for the time axis "
-        "of the figures (optional)",
+        help="with --dataset csv: a column of dates (ISO, e.g. 2010-12-31 or 2010-12-31 23:30, "
+        "or compact 20101231), strictly increasing; gives the figures a time axis and the "
+        "season (optional)",
+    )
+    d.add_argument(
+        "--season",
+        type=non_negative_int,
+        help="steps per season, for seasonal persistence, the seasonal mean, MASE and the lag "
+        "check; 0: none (default: 40 for sine, 12 for elnino, else what the dates' spacing "
+        "implies: half-hourly 48, hourly 24, daily 7, weekly 52, monthly 12, quarterly 4)",
     )
     d.add_argument(
         "--generate-data",
@@ -202,7 +210,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_forecast_arguments(parser: argparse.ArgumentParser, val_fraction: float = 0.0) -> None:
+def add_forecast_arguments(parser: argparse.ArgumentParser) -> None:
     f = parser.add_argument_group("forecast and output")
     f.add_argument(
         "--predict-start",
@@ -228,18 +236,16 @@ def add_forecast_arguments(parser: argparse.ArgumentParser, val_fraction: float 
         "--interval",
         type=unit_interval,
         default=0.9,
-        help="nominal coverage of the split-conformal prediction intervals around every "
-        "forecast, calibrated on the end of the training period; 0 turns them off "
-        "(default: 0.9)",
+        help="nominal coverage of the prediction intervals around every forecast (split and "
+        "adaptive conformal), calibrated on the held-out end of the training period "
+        "(--val-fraction); 0 turns them off (default: 0.9)",
     )
     f.add_argument(
         "--val-fraction",
         type=unit_interval,
-        default=val_fraction,
         help="share of the training period (its last windows, or values for real series) held "
-        "out from training, for tuning and for calibrating the intervals on data the model "
-        "never saw; 0 calibrates on the last 10%% of the training windows instead "
-        f"(default: {val_fraction:g})",
+        "out from training: the intervals are calibrated there (and sweep.py's trials scored), "
+        "on data the model never saw; 0 trains on all of it, with no intervals (default: 0.1)",
     )
     f.add_argument(
         "--out-dir",
@@ -337,7 +343,8 @@ def finish(
                 ("--predict-steps", getattr(args, "predict_steps", None)),
                 ("--test-fraction", args.test_fraction),
                 ("--strategy direct", getattr(args, "strategy", None) == "direct" or None),
-                ("--val-fraction", getattr(args, "val_fraction", 0) or None),
+                ("--val-fraction", getattr(args, "val_fraction", None)),
+                ("--season", getattr(args, "season", None)),
             )
             if value is not None
         ]
@@ -355,6 +362,12 @@ def finish(
     for key, value in presets[args.dataset].items():
         if getattr(args, key, "absent") is None:
             setattr(args, key, value)
+    if args.dataset != "adding" and getattr(args, "interval", 0) and args.val_fraction == 0:
+        parser.error(
+            "--val-fraction 0 leaves no held-out stretch to calibrate the prediction intervals "
+            "on (calibrating on training data breaks their guarantee); pass --interval 0 to go "
+            "without them, or a --val-fraction above 0"
+        )
     try:
         if check is not None:
             check(args)
@@ -376,7 +389,7 @@ def hidden_sizes(args, kinds, data, outputs: int) -> dict[str, int]:
     """Each model's hidden size: --hidden-size, or the one that matches --match-params."""
     if getattr(args, "match_params", None) is None:
         return dict.fromkeys(kinds, args.hidden_size)
-    from seqpred.evidence import matched_hidden_sizes
+    from seqpred.scoring import matched_hidden_sizes
 
     return matched_hidden_sizes(
         args.match_params, kinds, args.hidden_size, data.num_features, outputs, args.num_layers

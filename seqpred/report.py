@@ -1,14 +1,15 @@
-"""The Markdown tables of a comparison, each with a short paragraph on how to read it."""
+"""The Markdown tables of a comparison, each with a short paragraph on how to read it, the plain
+words that say what they show, and main.py's report of one run."""
 
 from __future__ import annotations
 
 import math
 
-from seqpred import metrics
+from seqpred import scoring
 
 UNDEFINED = "undefined"
 UNDEFINED_NOTE = (
-    "*undefined*: a skill score divides by the naive baseline's error, which is 0 here (the "
+    "*undefined*: a skill score or MASE divides by a baseline's error, which is 0 here (the "
     "baseline is exact, e.g. on a constant series); results.json holds null for it."
 )
 
@@ -24,12 +25,12 @@ def fmt(stat: dict | None, spec: str = ".3g") -> str:
 
 
 def cell(key: str, stat: dict | None) -> str:
-    """Skill scores near 1 and coverages need more digits than errors do."""
+    """Skill scores and coverages need other formats than errors do."""
     if stat is not None and "coverage" in key and stat["mean"] is not None:
         stat = {**stat, "mean": 100 * stat["mean"], "std": 100 * (stat["std"] or 0)}
         return fmt(stat, ".1f")
     if "skill" in key and stat is not None and stat["mean"] is not None:
-        return fmt(stat, ".4f" if abs(stat["mean"]) < 10 else ".0f")
+        return fmt(stat, ".3f" if abs(stat["mean"]) < 10 else ".0f")
     return fmt(stat, ".3g")
 
 
@@ -39,11 +40,19 @@ def table(head: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
-def results_markdown(report: dict, args) -> str:
-    """Every table of a comparison, the notes that say how to read them, and the warnings."""
+def seeds_words(report: dict) -> str:
     n = len(report["seeds"])
-    seeds = f"{n} seeds, mean ± std" if n > 1 else f"seed {report['seeds'][0]}"
+    return f"{n} seeds, mean ± std" if n > 1 else f"seed {report['seeds'][0]}"
+
+
+def results_markdown(report: dict, args) -> str:
+    """What the numbers say, then every table of a comparison with the notes to read it by."""
+    seeds = seeds_words(report)
     lines = [
+        f"### What the numbers say ({report['dataset']}, {seeds})",
+        "",
+        *[f"- {v}" for v in report["verdicts"]],
+        "",
         *one_step_table(report, seeds),
         *forecast_table(report, seeds),
         *interval_table(report, seeds),
@@ -52,44 +61,56 @@ def results_markdown(report: dict, args) -> str:
     ]
     if any(UNDEFINED in line for line in lines):
         lines += ["", UNDEFINED_NOTE]
-    if report["warnings"]:
-        lines += ["", "**Warnings**", ""] + [f"- {w}" for w in report["warnings"]]
     return "\n".join(lines) + "\n"
 
 
-def rows_for(report: dict, keys: list[str], baseline_extra=None) -> list[list[str]]:
-    """One row per model (mean ± std over seeds), then one per naive baseline."""
+def baseline_rows(report: dict, keys: list[str], best: str) -> list[list[str]]:
+    """One row per baseline; the best one (by the table's MASE) marked."""
     rows = []
-    for kind, m in report["models"].items():
-        rows.append([kind] + [cell(k, m["summary"].get(k)) for k in keys])
     for name, s in report["baselines"].items():
         cells = [cell(k, {"mean": s[k], "std": 0}) if k in s else "–" for k in keys]
-        rows.append([f"{name} (naive)", *cells])
+        rows.append([f"{name} (baseline{', best' if name == best else ''})", *cells])
     return rows
+
+
+def season_note(report: dict) -> str:
+    season = report["season"]
+    what = f"the season is {season} steps" if season else "there is no season"
+    source = f" ({report['season_source']})" if report.get("season_source") else ""
+    return (
+        f"Here {what}{source}. *MASE* is the mean absolute error over the training period's "
+        f"in-sample MAE of {'seasonal ' if season else ''}persistence ({report['mase_scale']:.3g}"
+        f"{' ' + report['units'] if report['units'] else ''}): below 1, better than that naive "
+        "forecast did in-sample. It is scale-free, so it compares across series."
+    )
 
 
 def one_step_table(report: dict, seeds: str) -> list[str]:
     units = f" ({report['units']})" if report["units"] else ""
-    seasonal = "seasonal persistence" in report["baselines"]
-    keys = ["one_step_mae", "one_step_rmse", "one_step_mape", "skill"]
-    head = ["model", f"MAE{units}", f"RMSE{units}", "MAPE %", "skill vs persistence"]
-    if seasonal:
-        keys.append("seasonal_skill")
-        head.append("skill vs seasonal")
-    rows = rows_for(report, keys)
+    best = report["best_baseline"]["one_step"]
+    keys = ["one_step_mae", "one_step_rmse", "one_step_mape", "one_step_mase", "skill_one_step"]
+    head = ["model", f"MAE{units}", f"RMSE{units}", "MAPE %", "MASE", f"skill vs {best}"]
+    rows = [[k] + [cell(x, m["summary"].get(x)) for x in keys] for k, m in report["models"].items()]
+    rows += baseline_rows(report, keys, best)
     lags = [sorted(s["best_lag"] for s in m["runs"]) for m in report["models"].values()]
     lags += [[s["best_lag"]] for s in report["baselines"].values()]
     for row, lag in zip(rows, lags, strict=True):
         row.append(str(lag[0]) if lag[0] == lag[-1] else "/".join(map(str, lag)))
     return [
-        f"### One step ahead on the test period ({report['dataset']}, {seeds})",
+        f"### One step ahead on the test period ({report['test_values']} values, {seeds})",
         "",
-        "Each test value predicted from the true values before it. *skill* = 1 − MSE(model) / "
-        "MSE(naive): above 0 the network beats the naive baseline, 1 is perfect. *best lag* is "
-        "the shift (0 to 5 steps) at which the predictions match the truth best: 1 or more "
-        "means the network copies its last input, late by that many steps. MAPE divides by "
-        f"max(|truth|, {report['mape_floor']:.3g}) ({metrics.MAPE_FLOOR:g} × the mean |truth|), "
-        "so values near zero cannot blow it up.",
+        "Each test value predicted from the true values before it (a window may reach back "
+        "into the training period: at a forecast origin the past is known). The baselines "
+        "predict the same values: persistence (the last value), seasonal persistence (the "
+        "value one season back), the seasonal mean of the training period, drift (the last "
+        "value plus the mean training step), and a linear autoregression over the same window, "
+        "fitted by least squares on the training windows: the networks without recurrence and "
+        f"nonlinearity. *skill* = 1 − MAE(model) / MAE({best}), the best baseline here, chosen "
+        "in hindsight on this test period: above 0 the network beats it. "
+        + season_note(report)
+        + f" MAPE divides by max(|truth|, {report['mape_floor']:.3g}). *best lag* is the shift "
+        f"(0 to {scoring.lag_range(report['season'])} steps) at which the predictions match "
+        "the truth best: 0 is what we want.",
         "",
         *table([*head, "best lag"], rows),
     ]
@@ -97,10 +118,14 @@ def one_step_table(report: dict, seeds: str) -> list[str]:
 
 def forecast_table(report: dict, seeds: str) -> list[str]:
     h, units = report["steps"], f" ({report['units']})" if report["units"] else ""
+    best = report["best_baseline"]["forecast"]
     keys = [f"forecast_{e}_{x}" for e in ("mae", "rmse") for x in ("h1", "hH", "mean")]
+    keys += ["forecast_mase_mean", "skill_forecast"]
     head = ["model"] + [
         f"{e} {x}{units}" for e in ("MAE", "RMSE") for x in ("h=1", f"h={h}", f"mean 1..{h}")
     ]
+    head += [f"MASE, mean 1..{h}", f"skill vs {best}"]
+    rows = [[k] + [cell(x, m["summary"].get(x)) for x in keys] for k, m in report["models"].items()]
     how = (
         "fed its own outputs, one step at a time (recursive)"
         if report["strategy"] == "recursive"
@@ -110,12 +135,13 @@ def forecast_table(report: dict, seeds: str) -> list[str]:
         "",
         f"### Forecasts from every test origin ({report['origins']} origins, {h} steps, {seeds})",
         "",
-        f"A forecast of the next {h} values from every test window whose continuation is known, "
-        f"{how}, scored at each horizon h over the {report['origins']} origins; the naive "
-        "baselines forecast from the same origins. One origin would be an anecdote; "
-        "horizon.png draws the whole curves.",
+        f"A forecast of the next {h} values from every test position whose {h} next values are "
+        f"known, {how}, scored at each horizon over the {report['origins']} origins; the "
+        "baselines forecast from the same origins (the linear autoregression "
+        f"{report['strategy']}ly too). *skill* = 1 − MAE / MAE({best}), the best baseline over "
+        "these forecasts. horizon.png draws the whole curves.",
         "",
-        *table(head, rows_for(report, keys)),
+        *table(head, rows + baseline_rows(report, keys, best)),
     ]
 
 
@@ -123,30 +149,45 @@ def interval_table(report: dict, seeds: str) -> list[str]:
     intervals = [m["runs"][0].get("interval") for m in report["models"].values()]
     if not report["interval"] or not any(intervals):
         return []
-    level = report["interval"]
-    units = f" ({report['units']})" if report["units"] else ""
+    iv = next(i for i in intervals if i)
+    level, units = iv["level"], f" ({report['units']})" if report["units"] else ""
+    counts, needed = iv["calibration_origins"], iv["needed_origins"]
+    keys = list(scoring.INTERVAL_KEYS)
     rows = [
-        [kind]
-        + [cell(k, m["summary"].get(k)) for k in ("coverage", "coverage_worst_h", "mean_width")]
-        + [str(m["runs"][0]["interval"]["calibration_origins"])]
+        [kind] + [cell(k, m["summary"].get(k)) for k in keys]
         for kind, m in report["models"].items()
     ]
-    where = next(i for i in intervals if i)["calibrated_on"]
-    return [
+    short = [j + 1 for j, n in enumerate(counts) if n < needed]
+    lines = [
         "",
         f"### Prediction intervals: nominal {level:.0%} ({seeds})",
         "",
-        f"Split-conformal: each horizon's interval is the forecast ± the "
-        f"⌈(n+1)·{level:g}⌉-th smallest absolute error over n calibration origins from {where}. "
-        "*coverage* is the share of test values that fall inside, measured over every test "
-        "origin and horizon; it should be near the nominal level. The worst horizon's coverage "
-        "and the mean width (in the series' units) are beside it.",
-        "",
-        *table(
-            ["model", "coverage %", "worst horizon %", f"mean width{units}", "calibration origins"],
-            rows,
-        ),
+        "Calibrated on the held-out end of the training period, which the model never trained "
+        f"on: {min(counts)}–{max(counts)} calibration origins per horizon (fewer at long "
+        "horizons, whose targets must lie inside that stretch). *split*: split conformal, "
+        f"each horizon's interval the forecast ± the ⌈(n+1)·{level:g}⌉-th smallest absolute "
+        "error of its n calibration origins; valid when the errors are exchangeable. "
+        "*adaptive*: adaptive conformal inference (Gibbs & Candès 2021) on the same forecasts; "
+        "it walks the test origins in time order and after each target it learns (only errors "
+        f"already known, from origins at least h steps back) moves the level by "
+        f"{scoring.ACI_STEP:g} × (miss − {1 - level:.2g}), so that misses occur at the nominal "
+        "rate in the long run even when the series shifts. *coverage* is the share of test "
+        "values inside, over every origin and horizon; the worst horizon's beside it; the "
+        f"widths in the series' units{units}.",
     ]
+    if short:
+        lines += [
+            "",
+            f"**{level:.0%} needs ≥ {needed} calibration origins; {len(short)} horizon(s) "
+            f"(h = {scoring.span(short)}) have fewer ({min(counts)} at h = {len(counts)}), so "
+            "they get no interval and no coverage is reported for them.** A longer "
+            "--val-fraction, a shorter --predict-steps or a lower --interval gives them one.",
+        ]
+    if all(n < needed for n in counts):
+        return lines
+    head = ["model", "split coverage %", "worst h %", "adaptive coverage %", "worst h %"]
+    head += [f"split mean width{units}", f"adaptive mean width{units}"]
+    return lines + ["", *table(head, rows)]
 
 
 def pairs_table(report: dict) -> list[str]:
@@ -158,30 +199,34 @@ def pairs_table(report: dict) -> list[str]:
         for key in ("one_step_rmse", "forecast_rmse_mean"):
             d = p[key]
             ci = f" [{d['low']:.2g}, {d['high']:.2g}]" if d["low"] is not None else ""
-            cells += [f"{d['mean']:.3g}{ci}", d["verdict"]]
+            holm = f"{d['p_holm']:.2g}" if d.get("p_holm") is not None else "–"
+            cells += [f"{d['mean']:.3g}{ci}", holm, d["verdict"]]
         cells.append(p["dm_summary"])
         rows.append(cells)
-    n = len(report["seeds"])
+    n, tests = len(report["seeds"]), 2 * len(report["pairs"])
     return [
         "",
         "### Is the difference real?",
         "",
         f"For each pair, the difference in test RMSE (first minus second; negative: the first is "
         f"better) averaged over the {n} seed(s) both were trained with (same seeds, same batch "
-        "order), with its 95 % confidence interval (Student's t over seeds). A model *beats* "
-        "another only when that interval excludes zero. Beside it, the Diebold–Mariano test "
-        "(Harvey–Leybourne–Newbold correction) on each seed's one-step errors: how many seeds "
-        "favour each model at the 5 % level. It compares two trained networks, not two "
-        "architectures, and one-step errors that are correlated in time make it optimistic; "
-        "the seeds' interval is the verdict. Three pairs are tested: about one pair in twenty "
-        "of equal models would look different by chance.",
+        "order), with its 95 % confidence interval (Student's t over seeds, uncorrected). "
+        f"The verdict uses Holm's correction over all {tests} tests of this table (one step "
+        "and forecasts, for each pair): a model *beats* another only when its Holm-adjusted p "
+        "is below 0.05, which keeps the chance of any false verdict in the table at 5 %. "
+        "Beside it, the Diebold–Mariano test (Harvey–Leybourne–Newbold correction) on each "
+        "seed's one-step errors: how many seeds favour each model at the 5 % level, "
+        "uncorrected, for reading only. It compares two trained networks, not two "
+        "architectures, and one-step errors that are correlated in time make it optimistic.",
         "",
         *table(
             [
                 "pair",
                 "Δ one-step RMSE [95 % CI]",
+                "p (Holm)",
                 "one step ahead",
                 "Δ forecast RMSE, mean over h [95 % CI]",
+                "p (Holm)",
                 "forecasts",
                 "Diebold–Mariano: seeds favouring each (p < 0.05)",
             ],
@@ -213,6 +258,7 @@ def cost_table(report: dict, seeds: str, args) -> list[str]:
         if getattr(args, "match_params", None) is not None
         else ""
     )
+    head = ["model", "hidden", "parameters", "final train MSE", "final test MSE", "train s"]
     return [
         "",
         f"### Cost ({seeds})",
@@ -220,18 +266,7 @@ def cost_table(report: dict, seeds: str, args) -> list[str]:
         f"Losses are MSE in {scaled}the units the network trains on.{budget} "
         + memory_line(report, args),
         "",
-        *table(
-            [
-                "model",
-                "hidden",
-                "parameters",
-                "final train MSE",
-                "final test MSE",
-                "train s",
-                "ms/epoch",
-            ],
-            rows,
-        ),  # fmt: skip
+        *table([*head, "ms/epoch"], rows),
     ]
 
 
@@ -248,47 +283,67 @@ def memory_line(report: dict, args) -> str:
     return f"Peak memory: {mb:.0f} MB of CUDA memory allocated, over every run."
 
 
-def run_lines(result, data, one_step, scores: dict | None, args) -> list[str]:
-    """What main.py prints after training: the losses, and the errors in the series' units."""
+# ----------------------------------------------------------------------------- main.py
+def loss_line(result, data) -> str:
     h = result.history
     scaled = " (standardized units)" if data.std != 1.0 or data.mean != 0.0 else ""
-    lines = [
+    return (
         f"{result.model_type}: {result.n_params} parameters, final train MSE "
         f"{h.train_losses[-1]:.3e}, test MSE {h.test_losses[-1]:.3e}{scaled}, {h.seconds:.1f} s "
         f"({h.seconds / len(h.train_losses) * 1000:.1f} ms/epoch)"
-    ]
-    pred, truth = data.unscale(one_step).cpu().numpy(), data.unscale(data.test_y[:, 0]).numpy()
-    if scores is None:  # not a series: the adding problem
-        mse = metrics.mse(pred, truth)
-        return lines + [
-            f"  test MSE {mse:.4g} = {mse / truth.var():.3f} of the targets' variance "
-            "(predicting their mean scores 1)"
-        ]
-    e = metrics.errors(pred, truth, metrics.mape_floor(truth))
-    unit = f" {data.units}" if data.units else ""
-    lines.append(
-        f"  one step ahead (true inputs): MAE {e['mae']:.4g}{unit}, RMSE {e['rmse']:.4g}{unit}, "
-        f"MAPE {e['mape']:.2f} %"
     )
-    steps = args.predict_steps
-    return lines + [f"  {line}" for line in forecast_lines(scores, steps, args.strategy, unit)]
 
 
-def forecast_lines(scores: dict, steps: int, strategy: str, unit: str) -> list[str]:
-    """main.py's lines on the forecasts from every origin and their intervals."""
-    rmse, mae = scores["rmse"], scores["mae"]
-    lines = [
-        f"{steps}-step {strategy} forecasts from all {scores['origins']} test origins: RMSE "
-        f"{rmse[0]:.4g} (h=1), {rmse[-1]:.4g} (h={steps}), {sum(rmse) / len(rmse):.4g} "
-        f"(mean){unit}; MAE {mae[0]:.4g}, {mae[-1]:.4g}, {sum(mae) / len(mae):.4g}{unit}"
+def sequence_lines(result, data, one_step) -> list[str]:
+    """main.py's report on independent sequences (the adding problem)."""
+    pred, truth = data.unscale(one_step).cpu().numpy(), data.unscale(data.test_y[:, 0]).numpy()
+    mse = scoring.mse(pred, truth)
+    return [
+        loss_line(result, data),
+        f"  test MSE {mse:.4g} = {mse / truth.var():.3f} of the targets' variance "
+        "(predicting their mean scores 1)",
     ]
-    if "interval" in scores:
-        iv = scores["interval"]
-        worst = min(iv["coverage_per_h"], default=float("nan"))
-        lines.append(
-            f"{iv['level']:.0%} prediction intervals: {100 * iv['coverage']:.1f} % of the test "
-            f"values inside (worst horizon {100 * worst:.1f} %), mean width "
-            f"{iv['mean_width']:.4g}{unit}; calibrated on {iv['calibration_origins']} origins "
-            f"from {iv['calibrated_on']}"
-        )
-    return lines
+
+
+def run_lines(result, summary: dict, data, args) -> list[str]:
+    """What main.py prints after training: the losses, the errors in the series' units beside
+    the best baseline, the intervals, and what they show in plain words."""
+    s = summary["models"][result.model_type]["runs"][0]
+    unit = f" {data.units}" if data.units else ""
+    steps, best = args.predict_steps, summary["best_baseline"]
+    b1 = summary["baselines"][best["one_step"]]
+    bh = summary["baselines"][best["forecast"]]
+    lines = [
+        loss_line(result, data),
+        f"  one step ahead (true inputs), {summary['test_values']} test values: MAE "
+        f"{s['one_step_mae']:.4g}{unit}, RMSE {s['one_step_rmse']:.4g}{unit}, MAPE "
+        f"{s['one_step_mape']:.2f} %, MASE {s['one_step_mase']:.3g}; best baseline "
+        f"{best['one_step']} MASE {b1['one_step_mase']:.3g}",
+        f"  {steps}-step {args.strategy} forecasts from all {summary['origins']} test origins: "
+        f"RMSE {s['forecast_rmse_h1']:.4g} (h=1), {s['forecast_rmse_hH']:.4g} (h={steps}), "
+        f"{s['forecast_rmse_mean']:.4g} (mean){unit}; MASE {s['forecast_mase_mean']:.3g}; best "
+        f"baseline {best['forecast']} MASE {bh['forecast_mase_mean']:.3g}",
+    ]
+    iv = s.get("interval")
+    if iv is not None:
+        counts = iv["calibration_origins"]
+        if iv["coverage"] is None:
+            lines.append(
+                f"  {iv['level']:.0%} prediction intervals: none; {iv['level']:.0%} needs ≥ "
+                f"{iv['needed_origins']} calibration origins, {max(counts)} here"
+            )
+        else:
+            lines.append(
+                f"  {iv['level']:.0%} prediction intervals, calibrated on {min(counts)}–"
+                f"{max(counts)} held-out origins: split coverage {100 * iv['coverage']:.1f} % "
+                f"(worst horizon {100 * s['coverage_worst_h']:.1f} %), adaptive "
+                f"{100 * s['aci_coverage']:.1f} % (worst {100 * s['aci_coverage_worst_h']:.1f} "
+                f"%); mean width {iv['mean_width']:.4g}{unit}"
+            )
+            short = [j + 1 for j, n in enumerate(counts) if n < iv["needed_origins"]]
+            if short:
+                lines.append(
+                    f"  no interval at h = {scoring.span(short)}: {iv['level']:.0%} needs ≥ "
+                    f"{iv['needed_origins']} calibration origins, {min(counts)} at h = {steps}"
+                )
+    return lines + [f"  {v}" for v in summary["verdicts"]]

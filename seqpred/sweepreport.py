@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from seqpred import evaluation, report
+from seqpred import report, scoring
 from seqpred.tuning import OUTCOME
 
 
@@ -36,7 +36,7 @@ def summary(studies: dict, best: dict, runs: list[dict], data, args) -> dict:
     tuned = [f"{k} tuned" for k in args.models]
     pairs += [(a, b) for i, a in enumerate(tuned) for b in tuned[i + 1 :]]
     as_compared = argparse.Namespace(**{**vars(args), "models": labels})
-    result = evaluation.evaluate_runs(runs, data, as_compared, pairs)
+    result = scoring.evaluate_runs(runs, data, as_compared, pairs)
     return {
         "flags": vars(args),
         "trials": trial_rows(studies),

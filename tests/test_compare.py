@@ -33,11 +33,10 @@ def test_seeds_give_mean_and_std_tables_and_json(compare_flags, tmp_path):
     assert len(lstm["runs"][0]["horizon"]["rmse"]) == 5  # --predict-steps 5
     mean = lstm["summary"]["one_step_rmse"]["mean"]
     assert mean == pytest.approx(sum(r["one_step_rmse"] for r in lstm["runs"]) / 2)
-    assert (
-        "persistence" in report["baselines"] and "seasonal persistence" not in report["baselines"]
-    )
+    # seasonal persistence reaches back a season into history, longer than the window
+    assert {"persistence", "seasonal persistence", "linear AR(20)"} <= set(report["baselines"])
     table = (figs / "results.md").read_text()
-    assert "±" in table and "persistence (naive)" in table and "MAPE divides by" in table
+    assert "±" in table and "persistence (baseline" in table and "MAPE divides by" in table
     assert (
         "### Forecasts from every test origin" in table and "### Is the difference real?" in table
     )
@@ -87,6 +86,9 @@ def test_elnino_comparison_has_seasonal_baseline(tmp_path):
     assert compare_results.main(flags) == 0
     report = json.loads((out / "results.json").read_text())
     assert report["units"] == "°C"
-    assert set(report["baselines"]) == {"persistence", "seasonal persistence"}
-    assert "seasonal_skill" in report["models"]["GRU"]["runs"][0]
-    assert "skill vs seasonal" in (out / "results.md").read_text()
+    assert set(report["baselines"]) == {
+        "persistence", "seasonal persistence", "seasonal mean", "drift", "linear AR(24)"
+    }  # fmt: skip
+    assert report["season"] == 12 and "skill_forecast" in report["models"]["GRU"]["runs"][0]
+    best = report["best_baseline"]["forecast"]
+    assert f"skill vs {best}" in (out / "results.md").read_text()

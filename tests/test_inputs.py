@@ -37,7 +37,7 @@ def test_a_large_offset_keeps_its_variation_in_the_series_units(tmp_path):
     d = datasets.build_real(list(values), 12, 0.2, "offset")
     back = d.unscale(d.test_y[:, 0]).numpy()
     assert back.dtype == np.float64
-    np.testing.assert_allclose(back, values[160 + 12 :], atol=1e-4, rtol=0)  # float32: off by ~64
+    np.testing.assert_allclose(back, values[160:], atol=1e-4, rtol=0)  # float32: off by ~64
 
 
 def test_an_offset_series_gets_real_errors_not_zeros(tmp_path, capsys):
@@ -72,7 +72,8 @@ def test_results_json_is_strict_and_undefined_values_are_explained(tmp_path):
         raise ValueError(f"non-standard JSON token {token}")
 
     report = json.loads(text, parse_constant=refuse)
-    assert report["baselines"]["persistence"]["skill"] is None
+    assert report["baselines"]["persistence"]["one_step_mase"] is None
+    assert report["models"]["LSTM"]["runs"][0]["skill_one_step"] is None
     table = (tmp_path / "figs" / "results.md").read_text()
     assert "undefined" in table and "baseline is exact" in table
 
@@ -173,7 +174,7 @@ def test_a_pipe_a_folder_and_standard_input_are_named_for_what_they_are(tmp_path
         ('v\n"1,5"\n', "a decimal comma?"),
         ("date,v\n2000-02,1\n2000-01,2\n", "goes back in time at '2000-01'"),
         ("date,v\n2000-01,1\n2000-01,2\n", "repeats at '2000-01'"),
-        ("date,v\nmonday,1\ntuesday,2\n", "neither dates in ISO form"),
+        ("date,v\nmonday,1\ntuesday,2\n", "row 2: 'monday' in column 'date' is neither a date"),
     ],
 )
 def test_csv_files_that_would_be_misread_are_refused(tmp_path, content, message):
@@ -208,3 +209,14 @@ def test_data_kind_is_saved_with_the_windows(tmp_path):
     assert datasets.build_adding(6).kind == "sequences" and not datasets.build_adding(6).is_series
     assert datasets.build_sine(20, 0.2).is_series
     torch.manual_seed(0)
+
+
+def test_gaps_in_a_one_column_csv_are_refused_with_their_rows(tmp_path):
+    """A blank line inside the series would silently drop a value and shift every season."""
+    path = tmp_path / "gaps.csv"
+    path.write_text("value\n1\n\n2\n\n\n3\n4\n5\n6\n7\n\n8\n\n\n9\n\n\n")
+    with pytest.raises(datasets.DataError, match=r"6 missing value\(s\) in column 'value'") as err:
+        datasets.read_series_csv(path, "value")
+    assert "at row(s) 3, 5, 6, 12, 14, ..." in str(err.value)  # the first five
+    path.write_text("value\n1\n2\n3\n\n\n")  # blank lines at the end are no gap
+    assert datasets.read_series_csv(path, "value")[0] == [1.0, 2.0, 3.0]

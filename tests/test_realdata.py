@@ -24,12 +24,13 @@ def test_split_then_window_scales_with_training_statistics_only():
     # Changing the test part must not change the scaling: no leakage of test statistics.
     changed = values[:n_train] + [v + 100 for v in values[n_train:]]
     assert datasets.build_real(changed, 8, 0.2, "toy").mean == pytest.approx(d.mean)
-    # No window straddles the split: train windows come from the first 80 values only.
-    assert len(d.train_x) == n_train - 8 and len(d.test_x) == 20 - 8
-    expected_first_test = (torch.tensor(values[n_train : n_train + 8]) - d.mean) / d.std
+    # Training windows take their targets from the first 80 values; every test value is a
+    # target, its window reaching back into the training period (the past is known).
+    assert len(d.train_x) == n_train - 8 and len(d.test_x) == 20
+    expected_first_test = (torch.tensor(values[n_train - 8 : n_train]) - d.mean) / d.std
     torch.testing.assert_close(d.test_x[0, :, 0], expected_first_test.float())
     torch.testing.assert_close(
-        d.unscale(d.test_y[:, 0]).double(), torch.tensor(values[n_train + 8 :]), atol=1e-5, rtol=0
+        d.unscale(d.test_y[:, 0]).double(), torch.tensor(values[n_train:]), atol=1e-5, rtol=0
     )
 
 
@@ -44,7 +45,7 @@ def write(tmp_path, text, name="series.csv", encoding="utf-8"):
     [
         ("", "the file is empty"),
         ("date,value\n", "a header but no data rows"),
-        ("date,value\n2000-01,1.5\n2000-02,\n", "row 3: missing value"),
+        ("date,value\n2000-01,1.5\n2000-02,\n", "1 missing value(s) in column 'value'"),
         (
             "date,value\n2000-01,1.5\n2000-02,abc\n",
             "row 3: 'abc' in column 'value' is not a number",
