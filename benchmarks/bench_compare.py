@@ -81,9 +81,9 @@ def article_run(epochs: int, device_name: str, out_json: str) -> None:
 
 
 # ----------------------------------------------------------------------------- one run
-def run_once(mode: str, epochs: int, seeds: int, device: str, workdir: Path, root=ROOT) -> dict:
+def run_once(mode, epochs, seeds, device, workdir: Path, root=ROOT, extra=()) -> dict:
     """One full comparison in a fresh process: times, memory, per-model results. `root`: the
-    checkout whose compare_results.py runs (another one for --before)."""
+    checkout whose compare_results.py runs (another one for --before), with `extra` flags."""
     if mode == "article":
         out = workdir / "article.json"
         cmd = [sys.executable, __file__, "--article-run", str(epochs), "--device", device,
@@ -95,7 +95,7 @@ def run_once(mode: str, epochs: int, seeds: int, device: str, workdir: Path, roo
         out = workdir / "ours"
         cmd = [sys.executable, str(root / "compare_results.py"), "--epochs", str(epochs),
                "--seeds", str(seeds), "--device", device, "--out-dir", str(out),
-               "--data-dir", str(workdir), "--log-interval", str(10**6)]  # fmt: skip
+               "--data-dir", str(workdir), "--log-interval", str(10**6), *extra]  # fmt: skip
         result = measure(cmd, root)
         report = json.loads((out / "results.json").read_text())
         models = {
@@ -256,6 +256,13 @@ def main(argv=None) -> int:
         help="another checkout (e.g. `git worktree add DIR HEAD~1`): its compare_results.py "
         "runs alternately with this one's, for a before/after of a change",
     )
+    p.add_argument(
+        "--before-flags",
+        default="",
+        metavar="FLAGS",
+        help="extra flags for the --before side, e.g. '--val-fraction 0.1' so that both sides "
+        "train on the same windows when a default changed (default: none)",
+    )
     p.add_argument("--article-run", type=int, metavar="EPOCHS", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -273,8 +280,10 @@ def main(argv=None) -> int:
     runs = []
     for mode, epochs, seeds in plan:
         with tempfile.TemporaryDirectory() as tmp:
-            root = Path(args.before).resolve() if mode == "before" else ROOT
-            r = run_once(mode, epochs, seeds, args.device, Path(tmp), root)
+            before = mode == "before"
+            root = Path(args.before).resolve() if before else ROOT
+            extra = args.before_flags.split() if before else []
+            r = run_once(mode, epochs, seeds, args.device, Path(tmp), root, extra)
         runs.append(r)
         with open(args.json, "a") as f:
             f.write(json.dumps(r) + "\n")
