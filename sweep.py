@@ -5,7 +5,8 @@ period, beside the untuned defaults.
     python sweep.py --trials 10 --epochs 150 --seeds 3             # the sine wave
     python sweep.py --dataset elnino --trials 20 --workers 2       # two worker processes
 
-For each model type an Optuna study (TPE sampler, seeded) searches the learning rate (log
+For each model type an Optuna study (TPE; each trial's random numbers come from --seed and its
+number, so no two trials replay each other) searches the learning rate (log
 scale), the hidden size, the number of layers and, with two or more, the dropout. Each trial
 trains on the training period and is scored by its loss on the end of it, held out
 (--val-fraction): the test period is not even loaded into a trial. Hopeless trials are pruned by
@@ -119,6 +120,8 @@ def run_studies(args, data, device) -> None:
                 args.trials,
                 trainer.TrainingDiverged,
                 stop,
+                args.seed,
+                kind,
             )
         print(f"{kind}: {ran} trial(s) run here, {len(tuning.finished(study))} of {args.trials} "
               "finished in the study")  # fmt: skip
@@ -152,12 +155,16 @@ def retrain(args, data, device, best: dict) -> parallel.Outcome:
     return parallel.run_all(run, tasks, args.jobs, on_done)
 
 
+def studies(args) -> dict:
+    """Every model's study in the sweep's storage."""
+    storage = tuning.open_storage(args.storage, Path(args.out_dir))
+    return {k: tuning.open_study(storage, k, sweep_settings(args), args.seed) for k in args.models}
+
+
 def best_settings(args) -> dict:
     """Each model's best finished trial, as RunConfig changes."""
-    storage = tuning.open_storage(args.storage, Path(args.out_dir))
     best = {}
-    for kind in args.models:
-        study = tuning.open_study(storage, kind, sweep_settings(args), args.seed)
+    for kind, study in studies(args).items():
         complete = [t for t in tuning.finished(study) if t.value is not None]
         if not complete:
             raise SystemExit(f"sweep.py: error: no {kind} trial finished; nothing to compare")
@@ -169,11 +176,7 @@ def best_settings(args) -> dict:
 def write_outputs(args, data, runs, best) -> list[Path]:
     from seqpred import figures, sweepreport  # matplotlib only now
 
-    storage = tuning.open_storage(args.storage, Path(args.out_dir))
-    studies = {
-        k: tuning.open_study(storage, k, sweep_settings(args), args.seed) for k in args.models
-    }
-    summary = sweepreport.summary(studies, best, runs, data, args)
+    summary = sweepreport.summary(studies(args), best, runs, data, args)
     out = Path(args.out_dir)
     text = sweepreport.markdown(summary, args)
     paths = [write_json(out / "sweep.json", summary), write_text(out / "sweep.md", text)]
@@ -196,7 +199,14 @@ def main(argv=None) -> int:
 
 
 def sweep(args, argv: list[str]) -> int:
-    """Everything main() does once the flags are checked."""
+    """Everything main() does once the flags are checked; a storage that fails is one line."""
+    with tuning.storage_errors(args.storage, Path(args.out_dir)):
+        return sweep_body(args, argv)
+
+
+def sweep_body(args, argv: list[str]) -> int:
+    if args.worker_id is not None:
+        tuning.watch_parent()  # a worker never outlives the sweep that started it
     device = runtime.resolve_device(args.device)
     args.impl = runtime.resolve_impl(args.impl, device)
     cli.check_folders([args.out_dir] + ([args.data_dir] if datasets.will_generate(args) else []))
@@ -215,6 +225,11 @@ def sweep(args, argv: list[str]) -> int:
             for line in lost:
                 print(f"sweep.py: error: {line}", file=sys.stderr)
             return 1
+    missing = tuning.missing_trials(studies(args), args.trials)
+    if missing:  # never a result as if every trial had finished
+        for line in missing:
+            print(f"sweep.py: error: {line}", file=sys.stderr)
+        return 1
     best = best_settings(args)
     dropout = max([args.dropout] + [b["dropout"] for b in best.values()])
     args.jobs = runtime.default_jobs(args.jobs, device, dropout)

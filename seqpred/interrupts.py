@@ -71,16 +71,16 @@ def signals_interrupt():
 
 
 @contextlib.contextmanager
-def signals_deferred():
+def signals_deferred(quiet: bool = False):
     """Within: SIGINT and SIGTERM are remembered, not raised; the first one is raised on exit.
 
     For the few seconds in which the results a user is owed are written: a second Ctrl-C
-    right after the first must not cut the write short.
+    right after the first must not cut the write short. quiet: say nothing when one arrives.
     """
     pending: list[int] = []
 
     def remember(signum, _frame):
-        if not pending:
+        if not pending and not quiet:
             print(f"\n({NAMES.get(signum, signum)}: finishing the files being written first)")
         pending.append(signum)
 

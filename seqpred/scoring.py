@@ -260,14 +260,16 @@ def adaptive_conformal(cal_scores, pred, truth, level: float, step: float = ACI_
     target = 1 - level
     half = np.empty((n, steps))
     for j in range(steps):
-        known = list(cal_scores[j])  # sorted
-        alpha, scores, missed = target, np.abs(pred[:, j] - truth[:, j]), []
+        known = [float(v) for v in cal_scores[j]]  # sorted; plain floats: a fast inner loop
+        scores = np.abs(pred[:, j] - truth[:, j]).tolist()
+        alpha, widths, missed = target, [], []
         for t in range(n):
             if t - j - 1 >= 0:  # origin t - h's target is now known: learn from it
                 bisect.insort(known, scores[t - j - 1])
                 alpha += step * (target - missed[t - j - 1])
-            half[t, j] = conformal_quantile(known, 1 - alpha) if alpha > 0 else math.inf
-            missed.append(float(scores[t] > half[t, j]))
+            widths.append(conformal_quantile(known, 1 - alpha) if alpha > 0 else math.inf)
+            missed.append(scores[t] > widths[-1])
+        half[:, j] = widths
     return half
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from seqpred import report, scoring
+from seqpred import report, scoring, tuning
 from seqpred.tuning import OUTCOME
 
 
@@ -51,16 +51,18 @@ def markdown(s: dict, args) -> str:
         f"### Best settings ({args.trials} trials per model, {args.epochs} epochs, scored on "
         f"the last {args.val_fraction:.0%} of the training period)",
         "",
-        "| model | learning rate | hidden | layers | dropout | validation MSE | trials finished |",
-        "|---|---|---|---|---|---|---|",
+        "| model | learning rate | hidden | layers | dropout | validation MSE | trials finished "
+        "| distinct settings |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for kind, settings in s["best"].items():
         done = [t for t in s["trials"] if t["model"] == kind and t["validation_mse"] is not None]
         best_mse = min(t["validation_mse"] for t in done)
+        tried = [t for t in s["trials"] if t["model"] == kind and t["outcome"] != "surplus"]
         lines.append(
             f"| {kind} | {settings['lr']:.2e} | {settings['hidden_size']} | "
             f"{settings['num_layers']} | {settings.get('dropout', 0):.2f} | {best_mse:.3e} | "
-            f"{len(done)} |"
+            f"{len(done)} | {tuning.distinct_settings(tried)} |"
         )
     lines += [
         "",

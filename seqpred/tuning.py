@@ -1,51 +1,88 @@
 """The machinery of sweep.py: Optuna studies kept in a storage that any number of workers share,
-an exact count of trials among them, and local worker processes.
+distinct trials, an exact count of them after any fault, and local worker processes.
 
 Storage: an SQLite file in the output folder by default, or any Optuna storage URL (e.g. a
 PostgreSQL server that workers on several machines reach). Workers coordinate only through it:
 each trial's number is handed out by the storage, atomically, and a worker runs a trial only if
-fewer than --trials counted trials come before it. Counted are trials that finished (complete,
-pruned, or failed by diverging) and trials in flight. A trial stopped by Ctrl-C or SIGTERM is
-marked failed and not counted, so running the sweep again runs it anew; a worker that dies
-(kill -9, out of memory) stops sending heartbeats, and after a grace period its trial is
-marked failed and run again by a live worker.
+fewer than --trials counted trials come before it (counted: complete, pruned, failed by
+diverging, or in flight). Each trial draws its settings with random numbers seeded by (--seed,
+model type, trial number), never by a sampler state that restarts in each process, so two
+workers, or a rerun, never replay the same start-up trials; TPE treats the trials in flight as
+a constant liar. A trial records where it runs and a heartbeat; a trial whose worker died (a
+process gone on this machine, or silent for GRACE_SECONDS elsewhere) is marked failed before
+anything is counted, and run again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
-import warnings
 from pathlib import Path
 
-from seqpred.errors import FlagError
-from seqpred.interrupts import Interrupted
+import numpy as np
+
+from seqpred.errors import DataError, FlagError
+from seqpred.interrupts import Interrupted, signals_deferred
 
 HEARTBEAT_SECONDS, GRACE_SECONDS = 5, 20
-OUTCOME = "outcome"  # user attribute of a trial: "diverged", "surplus" or "interrupted"
+OUTCOME = "outcome"  # user attribute of a trial: "diverged", "surplus", "interrupted" or "lost"
+KINDS = ("RNN", "LSTM", "GRU")
 
 
-class Surplus(Exception):
-    """This trial would go beyond --trials: the other workers have the rest in hand."""
+# ----------------------------------------------------------------------------- the storage
+def storage_url(url: str | None, out_dir: Path) -> str:
+    """--storage, with `postgresql://` given the psycopg2 driver (SQLAlchemy 2.1 would pick
+    psycopg 3), or sweep.db in the output folder."""
+    if url is None:
+        return f"sqlite:///{(Path(out_dir) / 'sweep.db').resolve()}"
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError:
+            raise FlagError(
+                f"--storage {url}: the PostgreSQL driver is not installed; install it with "
+                "pip install -e '.[distributed]' (psycopg2)"
+            ) from None
+        return "postgresql+psycopg2://" + url.split("://", 1)[1]
+    return url
 
 
 def open_storage(url: str | None, out_dir: Path):
-    """The study storage: --storage URL, or sweep.db in the output folder; FlagError if it
-    cannot be opened (checked before any trial)."""
+    """The study storage; FlagError if it cannot be opened (checked before any trial)."""
     import optuna
 
-    url = url or f"sqlite:///{(Path(out_dir) / 'sweep.db').resolve()}"
+    full = storage_url(url, out_dir)
     try:
-        with warnings.catch_warnings():  # heartbeats are marked experimental; we rely on them
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS
-            )
+        return optuna.storages.RDBStorage(full)
     except Exception as err:  # a bad URL, a missing driver, a server that does not answer
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise FlagError(f"--storage {url}: cannot open it: {first[:200]}") from None
+        raise FlagError(f"--storage {url or full}: cannot open it: {first_line(err)}") from None
+
+
+def first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return (text.splitlines()[0] if text else type(err).__name__)[:200]
+
+
+@contextlib.contextmanager
+def storage_errors(url: str | None, out_dir: Path):
+    """Within: a storage that fails (a damaged sweep.db, a server that goes away) is one line."""
+    import optuna
+    import sqlalchemy
+
+    try:
+        yield
+    except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as err:
+        where = url or Path(out_dir) / "sweep.db"
+        raise DataError(
+            f"the sweep's storage {where} cannot be used ({first_line(err)}); if it is a "
+            "damaged file, move it away to start the sweep afresh"
+        ) from None
 
 
 def open_study(storage, kind: str, settings: dict, seed: int):
@@ -57,14 +94,13 @@ def open_study(storage, kind: str, settings: dict, seed: int):
     """
     import optuna
 
-    sampler = optuna.samplers.TPESampler(seed=seed + ["RNN", "LSTM", "GRU"].index(kind))
     warmup = max(5, settings["epochs"] // 4)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # sweep.py prints its own lines
     study = optuna.create_study(
         study_name=f"seqpred-{kind}",
         storage=storage,
-        sampler=sampler,
+        sampler=trial_sampler(seed, kind, 0),
         pruner=pruner,
         direction="minimize",
         load_if_exists=True,
@@ -84,6 +120,17 @@ def open_study(storage, kind: str, settings: dict, seed: int):
     return study
 
 
+def trial_sampler(seed: int, kind: str, number: int):
+    """TPE whose random numbers, for trial `number`, come from (seed, model type, number)
+    alone: the same trials for a fixed --seed, and no two workers or reruns drawing alike.
+    constant_liar: trials in flight count as bad ones, so parallel workers spread out."""
+    import optuna
+
+    state = np.random.SeedSequence([seed, KINDS.index(kind), number]).generate_state(1)
+    return optuna.samplers.TPESampler(seed=int(state[0]), constant_liar=True)
+
+
+# ----------------------------------------------------------------------------- counting
 def counts(trial) -> bool:
     """Whether a trial counts towards --trials: finished, diverged, or in flight."""
     from optuna.trial import TrialState
@@ -102,65 +149,177 @@ def finished(study) -> list:
     ]
 
 
-def run_trials(study, objective, n_trials: int, diverged: type[Exception], stop) -> int:
+def distinct_settings(trials) -> int:
+    """How many different settings the trials that ran tried."""
+    return len({tuple(sorted(t["params"].items())) for t in trials if t["params"]})
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def lost(trial, now: float) -> bool:
+    """A trial in flight whose worker is gone: its process has ended on this machine, or it
+    has sent no heartbeat for GRACE_SECONDS (another machine)."""
+    owner = trial.user_attrs.get("worker") or {}
+    if owner.get("host") == socket.gethostname() and "pid" in owner:
+        return not alive(owner["pid"])
+    start = trial.datetime_start.timestamp() if trial.datetime_start else now
+    return now - trial.user_attrs.get("alive_at", start) > GRACE_SECONDS
+
+
+def fail_lost_trials(study) -> list[int]:
+    """Mark every lost trial failed (not counted: it is run again); their numbers."""
+    from optuna.trial import TrialState
+
+    now = time.time()
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    numbers = [t.number for t in running if lost(t, now)]
+    for number in numbers:  # another worker may have just done the same: no error then
+        study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+    return numbers
+
+
+@contextlib.contextmanager
+def heartbeat(trial):
+    """Within: the trial records this worker (host, pid) and, every HEARTBEAT_SECONDS, the time."""
+    trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid()})
+    trial.set_user_attr("alive_at", time.time())
+    done = threading.Event()
+
+    def beat():
+        while not done.wait(HEARTBEAT_SECONDS):
+            with contextlib.suppress(Exception):  # a lost beat is caught up by the next one
+                trial.set_user_attr("alive_at", time.time())
+
+    thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def run_trials(study, objective, n_trials: int, diverged, stop, seed: int, kind: str) -> int:
     """Run trials until the study holds n_trials counted ones; returns how many ran here.
-    stop.check() raises Interrupted between trials after Ctrl-C or SIGTERM."""
+
+    Each trial is asked for, run and told by hand, so that a surplus, pruned, diverged or
+    interrupted trial ends in its own state, with no exception inside Optuna (which would log
+    a traceback). stop.check() raises Interrupted between trials after Ctrl-C or SIGTERM.
+    """
+    import optuna
+    from optuna.trial import TrialState
 
     ran = 0
-
-    def claimed(trial):
-        ahead = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number]
-        if sum(counts(t) for t in ahead) >= n_trials:
-            trial.set_user_attr(OUTCOME, "surplus")
-            raise Surplus
-        try:
-            return objective(trial)
-        except diverged:
-            trial.set_user_attr(OUTCOME, "diverged")
-            raise
-        except KeyboardInterrupt:
-            trial.set_user_attr(OUTCOME, "interrupted")
-            raise
-
-    while len(finished(study)) < n_trials:
+    for number in fail_lost_trials(study):
+        print(f"{kind} trial {number}: its worker is gone; marked failed, to be run again")
+    while sum(counts(t) for t in study.get_trials(deepcopy=False)) < n_trials:
         stop.check()
-        before = len(study.get_trials(deepcopy=False))
-        study.optimize(claimed, n_trials=1, catch=(diverged, Surplus))
-        last = study.get_trials(deepcopy=False)[before:]
-        if any(t.user_attrs.get(OUTCOME) == "surplus" for t in last):
-            break  # the other workers are running the last trials
+        trial = study.ask()
+        ahead = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number]
+        if sum(counts(t) for t in ahead) >= n_trials:  # another worker claimed the last one
+            trial.set_user_attr(OUTCOME, "surplus")
+            study.tell(trial, state=TrialState.FAIL)
+            break
+        study.sampler = trial_sampler(seed, kind, trial.number)  # draws this trial's settings
+        with heartbeat(trial):
+            try:
+                value = objective(trial)
+            except optuna.TrialPruned:
+                study.tell(trial, state=TrialState.PRUNED)
+            except diverged as err:
+                print(f"{kind} trial {trial.number}: {err}", flush=True)
+                trial.set_user_attr(OUTCOME, "diverged")
+                study.tell(trial, state=TrialState.FAIL)
+            except KeyboardInterrupt:
+                trial.set_user_attr(OUTCOME, "interrupted")
+                study.tell(trial, state=TrialState.FAIL)
+                raise
+            else:
+                study.tell(trial, value)
         ran += 1
     return ran
+
+
+def missing_trials(studies: dict, n_trials: int) -> list[str]:
+    """One line for each study that holds fewer than n_trials finished trials."""
+    lines = []
+    for kind, study in studies.items():
+        done = len(finished(study))
+        if done < n_trials:
+            running = sum(t.state.name == "RUNNING" for t in study.get_trials(deepcopy=False))
+            lines.append(
+                f"{kind} has {done} of {n_trials} finished trials ({running} still running "
+                "elsewhere); run the sweep again to finish it"
+            )
+    return lines
+
+
+# ----------------------------------------------------------------------------- local workers
+def watch_parent() -> None:
+    """In a worker: stop (as on SIGTERM) as soon as the process that started it is gone."""
+    parent = os.getppid()
+    if sys.platform == "linux":  # the kernel's own notice, at once
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    def watch():  # everywhere: the parent's pid changes when it dies
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    if parent != 1:
+        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def run_workers(argv: list[str], n: int, script: Path) -> list[str]:
     """Start n worker processes of `script` with `argv` and wait for them; Ctrl-C or SIGTERM
     is passed on to each. Returns one line for each worker that did not end normally."""
-    procs = [
-        subprocess.Popen([sys.executable, str(script), *argv, "--worker-id", str(i)])
-        for i in range(1, n + 1)
-    ]
+    procs = []
     try:
+        with signals_deferred(quiet=True):  # a signal now waits until every worker is known
+            for i in range(1, n + 1):
+                cmd = [sys.executable, str(script), *argv, "--worker-id", str(i)]
+                procs.append(subprocess.Popen(cmd))
         while any(p.poll() is None for p in procs):
             time.sleep(0.2)
     except Interrupted as stop:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(stop.signum)
-        for p in procs:
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_workers(procs, stop.signum)
         raise
-    lost = []
+    lines = []
     for i, p in enumerate(procs, start=1):
         if p.returncode < 0:
             name = signal.Signals(-p.returncode).name
-            lost.append(
+            lines.append(
                 f"worker {i} (pid {p.pid}) died ({name}); its trial in flight is marked failed "
-                f"{GRACE_SECONDS} s after its last heartbeat and run again by the next sweep"
+                "and run again by the next sweep"
             )
         elif p.returncode != 0:
-            lost.append(f"worker {i} (pid {p.pid}) stopped with exit status {p.returncode}")
-    return lost
+            lines.append(f"worker {i} (pid {p.pid}) stopped with exit status {p.returncode}")
+    return lines
+
+
+def stop_workers(procs, signum: int) -> None:
+    """Pass the signal on (Windows: terminate), wait a minute, then kill what is left."""
+    for p in procs:
+        if p.poll() is None:
+            if os.name == "nt":  # no SIGINT to send to another process there
+                p.terminate()
+            else:
+                p.send_signal(signum)
+    for p in procs:
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()

@@ -3,14 +3,23 @@
 
 import dataclasses
 import json
+import os
+import shutil
 import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 import torch
 
 import data as datasets
 import sweep
-from conftest import run_script, start_script, stop_when
+from conftest import run_script, start_script, stop_when, wait_for
 from seqpred import flags, tuning
 
 optuna = pytest.importorskip("optuna")
@@ -49,15 +58,22 @@ def test_tuning_never_touches_the_test_period(tmp_path):
     assert len(finished_trials(tmp_path, "GRU")) == 3
 
 
-def test_two_workers_finish_exactly_the_trials_asked_for(tmp_path):
+def settings_of(trials) -> set:
+    return {tuple(sorted(t.params.items())) for t in trials}
+
+
+def test_two_workers_finish_exactly_the_trials_asked_for_all_distinct(tmp_path):
     proc = run_script("sweep.py", *TINY, "--trials", "5", "--models", "RNN", "--workers", "2",
                       "--out-dir", str(tmp_path), cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr  # a surplus claim ends without Optuna's traceback
     done = finished_trials(tmp_path)
     assert len(done) == 5 and len({t.number for t in done}) == 5
+    assert len(settings_of(done)) == 5  # each worker's sampler is not a replay of the other's
     runs = json.loads((tmp_path / "sweep.json").read_text())["trials"]
     counted = [t for t in runs if t["outcome"] not in ("surplus", "interrupted")]
     assert len(counted) == 5
+    assert "| 5 | 5 |" in (tmp_path / "sweep.md").read_text()  # finished, distinct settings
     assert (tmp_path / "sensitivity.png").read_bytes().startswith(b"\x89PNG")
 
 
@@ -70,18 +86,23 @@ def test_a_stopped_sweep_keeps_its_trials_and_finishes_when_run_again(tmp_path):
     assert 2 <= len(before) < 6
     again = run_script("sweep.py", *argv, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    after = {t.number: t.value for t in finished_trials(tmp_path)}
+    assert "Traceback" not in again.stderr
+    done = finished_trials(tmp_path)
+    after = {t.number: t.value for t in done}
     assert len(after) == 6 and all(after[n] == v for n, v in before.items())
+    assert len(settings_of(done)) == 6  # the rerun did not replay the first run's trials
 
 
-def test_a_fixed_seed_finds_the_same_best_settings(tmp_path):
-    best = []
+def test_a_fixed_seed_tries_the_same_trials(tmp_path):
+    best, tried = [], []
     for run in ("a", "b"):
         out = tmp_path / run
         argv = [*TINY, "--trials", "4", "--models", "LSTM", "--out-dir", str(out)]
         assert sweep.main(argv) == 0
-        best.append(json.loads((out / "sweep.json").read_text())["best"])
-    assert best[0] == best[1]
+        report = json.loads((out / "sweep.json").read_text())
+        best.append(report["best"])
+        tried.append([t["params"] for t in report["trials"]])
+    assert best[0] == best[1] and tried[0] == tried[1]
 
 
 @pytest.mark.parametrize(
@@ -106,3 +127,148 @@ def test_a_study_made_with_other_settings_is_not_joined(tmp_path):
     with pytest.raises(SystemExit) as exc:
         sweep.main([*argv, "--epochs", "4"])
     assert exc.value.code == 2
+
+
+def test_a_trial_still_running_elsewhere_is_no_result(tmp_path, capsys):
+    """The count falls short (a live worker holds the last trial): exit 1, no sweep.md."""
+    argv = [*TINY, "--trials", "2", "--models", "RNN", "--out-dir", str(tmp_path)]
+    assert sweep.main(argv) == 0
+    (tmp_path / "sweep.md").unlink()
+    storage = tuning.open_storage(None, tmp_path)
+    study = optuna.load_study(study_name="seqpred-RNN", storage=storage)
+    trial = study.ask()  # in flight, owned by this (live) process
+    trial.set_user_attr("worker", {"host": os.uname().nodename, "pid": os.getpid()})
+    assert sweep.main([*argv, "--trials", "3"]) == 1
+    assert "RNN has 2 of 3 finished trials (1 still running elsewhere)" in capsys.readouterr().err
+    assert not (tmp_path / "sweep.md").exists()
+
+
+def test_a_damaged_storage_file_is_one_line(tmp_path):
+    argv = [*TINY, "--trials", "1", "--models", "RNN", "--out-dir", str(tmp_path)]
+    assert sweep.main(argv) == 0
+    db = tmp_path / "sweep.db"
+    raw = bytearray(db.read_bytes())
+    page = sqlite3.connect(db).execute("pragma page_size").fetchone()[0]
+    raw[page : len(raw)] = b"\xa5" * (len(raw) - page)  # every page after the first
+    db.write_bytes(bytes(raw))
+    proc = run_script("sweep.py", *argv, cwd=tmp_path)
+    assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr, proc.stderr
+    assert str(db) in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def workers_of(out_dir) -> list[int]:
+    """The pids of sweep.py worker processes writing into out_dir."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--worker-id" in args and str(out_dir).encode() in args:
+            pids.append(int(cmdline.parent.name))
+    return pids
+
+
+def gone(out_dir, seconds=30) -> bool:
+    deadline = time.monotonic() + seconds
+    while workers_of(out_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not workers_of(out_dir)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_ctrl_c_while_workers_start_leaves_none_running(tmp_path):
+    argv = [*TINY, "--trials", "6", "--models", "RNN", "--workers", "3", "--out-dir",
+            str(tmp_path)]  # fmt: skip
+    proc = start_script("sweep.py", *argv, cwd=tmp_path)
+    stop_when(proc, "Starting 3 worker processes", signal.SIGINT, 130, timeout=120)
+    assert gone(tmp_path)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_workers_stop_when_their_parent_is_killed(tmp_path):
+    argv = [*TINY, "--epochs", "40", "--trials", "6", "--models", "RNN", "--workers", "2",
+            "--out-dir", str(tmp_path)]  # fmt: skip
+    proc = start_script("sweep.py", *argv, cwd=tmp_path)
+    wait_for(proc, "RNN trial")
+    assert workers_of(tmp_path)
+    proc.kill()
+    proc.wait()
+    assert gone(tmp_path)
+
+
+def test_windows_stops_workers_with_terminate(monkeypatch):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    monkeypatch.setattr(tuning.os, "name", "nt")  # send_signal(SIGINT) would raise there
+    tuning.stop_workers([child], signal.SIGINT)
+    assert child.returncode == -signal.SIGTERM
+
+
+# ----------------------------------------------------------------------------- PostgreSQL
+def postgres_binaries():
+    """initdb and pg_ctl, from PATH or Debian's folder; None where PostgreSQL is absent."""
+    found = [shutil.which(name) for name in ("initdb", "pg_ctl")]
+    if all(found):
+        return found
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (folder / "initdb").exists() and (folder / "pg_ctl").exists():
+            return [str(folder / "initdb"), str(folder / "pg_ctl")]
+    return None
+
+
+@pytest.fixture
+def postgres():
+    """A throwaway PostgreSQL server on a free port under a temporary folder: its URL."""
+    binaries = postgres_binaries()
+    if binaries is None:
+        pytest.skip("no PostgreSQL binaries (initdb, pg_ctl) on this machine")
+    initdb, pg_ctl = binaries
+    folder = Path(tempfile.mkdtemp(prefix="seqpred-pg-"))
+    as_user = []
+    if os.getuid() == 0:  # the server refuses to run as root: as the postgres user
+        import pwd
+
+        user = pwd.getpwnam("postgres")
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data = folder / "data"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    try:
+        subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
+                       check=True, capture_output=True, timeout=120)  # fmt: skip
+        start = [*as_user, pg_ctl, "-D", str(data), "-o", f"-p {port} -k {folder}", "-l",
+                 str(folder / "log"), "-w", "start"]  # fmt: skip
+        subprocess.run(start, check=True, capture_output=True, timeout=120)
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=120)  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_workers_on_postgresql_survive_a_killed_worker(tmp_path, postgres):
+    """The README's URL as written; two workers share the study; one is SIGKILLed mid-trial;
+    the rerun fails its trial at once (no grace period to wait) and completes the count."""
+    argv = [*TINY, "--epochs", "30", "--trials", "5", "--models", "GRU", "--workers", "2",
+            "--storage", postgres, "--out-dir", str(tmp_path)]  # fmt: skip
+    proc = start_script("sweep.py", *argv, cwd=tmp_path)
+    wait_for(proc, "GRU trial")  # a trial has finished: the workers are busy with the next
+    storage = tuning.open_storage(postgres, tmp_path)
+    study = optuna.load_study(study_name="seqpred-GRU", storage=storage)
+    running = [
+        t for t in study.get_trials() if t.state.name == "RUNNING" and "worker" in t.user_attrs
+    ]
+    assert running, "no trial in flight"
+    os.kill(running[0].user_attrs["worker"]["pid"], signal.SIGKILL)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1 and "died (SIGKILL)" in err and "Traceback" not in err
+    again = run_script("sweep.py", *argv, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "its worker is gone; marked failed" in again.stdout
+    study = optuna.load_study(study_name="seqpred-GRU", storage=storage)
+    done = tuning.finished(study)
+    assert len(done) == 5 and len(settings_of(done)) == 5
+    report = json.loads((tmp_path / "sweep.json").read_text())
+    assert not [t for t in report["trials"] if t["state"] == "running"]
