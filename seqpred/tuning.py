@@ -56,12 +56,23 @@ def storage_url(url: str | None, out_dir: Path) -> str:
 def open_storage(url: str | None, out_dir: Path):
     """The study storage; FlagError if it cannot be opened (checked before any trial)."""
     import optuna
+    import sqlalchemy
 
     full = storage_url(url, out_dir)
     try:
         return optuna.storages.RDBStorage(full)
+    except sqlalchemy.exc.DatabaseError as err:  # it answers, but its contents are damaged
+        raise DataError(damaged(url, out_dir, err)) from None
     except Exception as err:  # a bad URL, a missing driver, a server that does not answer
         raise FlagError(f"--storage {url or full}: cannot open it: {first_line(err)}") from None
+
+
+def damaged(url: str | None, out_dir: Path, err: Exception) -> str:
+    where = url or Path(out_dir) / "sweep.db"
+    return (
+        f"the sweep's storage {where} cannot be used ({first_line(err)}); if it is a damaged "
+        "file, move it away to start the sweep afresh"
+    )
 
 
 def first_line(err: Exception) -> str:
@@ -78,11 +89,7 @@ def storage_errors(url: str | None, out_dir: Path):
     try:
         yield
     except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as err:
-        where = url or Path(out_dir) / "sweep.db"
-        raise DataError(
-            f"the sweep's storage {where} cannot be used ({first_line(err)}); if it is a "
-            "damaged file, move it away to start the sweep afresh"
-        ) from None
+        raise DataError(damaged(url, out_dir, err)) from None
 
 
 def open_study(storage, kind: str, settings: dict, seed: int):

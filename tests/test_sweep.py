@@ -21,6 +21,7 @@ import data as datasets
 import sweep
 from conftest import run_script, start_script, stop_when, wait_for
 from seqpred import flags, tuning
+from seqpred.interrupts import Interrupted, signals_interrupt
 
 optuna = pytest.importorskip("optuna")
 
@@ -176,25 +177,39 @@ def gone(out_dir, seconds=30) -> bool:
     return not workers_of(out_dir)
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
-def test_ctrl_c_while_workers_start_leaves_none_running(tmp_path):
-    argv = [*TINY, "--trials", "6", "--models", "RNN", "--workers", "3", "--out-dir",
-            str(tmp_path)]  # fmt: skip
-    proc = start_script("sweep.py", *argv, cwd=tmp_path)
-    stop_when(proc, "Starting 3 worker processes", signal.SIGINT, 130, timeout=120)
-    assert gone(tmp_path)
+def test_ctrl_c_while_workers_start_leaves_none_running(tmp_path, monkeypatch):
+    """A real SIGINT lands between the second and the third worker's start."""
+    script = tmp_path / "worker.py"
+    script.write_text("import time\ntime.sleep(60)\n")
+    started, popen = [], subprocess.Popen
+
+    def start(cmd, **kwargs):
+        started.append(popen(cmd, **kwargs))
+        if len(started) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return started[-1]
+
+    monkeypatch.setattr(tuning.subprocess, "Popen", start)
+    with pytest.raises(Interrupted), signals_interrupt():
+        tuning.run_workers([], 3, script)
+    assert len(started) == 3  # the signal waited until every worker was known
+    assert all(p.poll() is not None for p in started)  # and then stopped each of them
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_workers_stop_when_their_parent_is_killed(tmp_path):
-    argv = [*TINY, "--epochs", "40", "--trials", "6", "--models", "RNN", "--workers", "2",
+    argv = [*TINY, "--epochs", "5000", "--trials", "20", "--models", "RNN", "--workers", "2",
             "--out-dir", str(tmp_path)]  # fmt: skip
     proc = start_script("sweep.py", *argv, cwd=tmp_path)
-    wait_for(proc, "RNN trial")
-    assert workers_of(tmp_path)
+    wait_for(proc, "Starting 2 worker processes")
+    deadline = time.monotonic() + 60
+    while len(workers_of(tmp_path)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # the workers are training (each trial takes far longer than the check)
+    assert len(workers_of(tmp_path)) == 2
     proc.kill()
     proc.wait()
-    assert gone(tmp_path)
+    assert gone(tmp_path, seconds=15)
 
 
 def test_windows_stops_workers_with_terminate(monkeypatch):
