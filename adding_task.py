@@ -15,13 +15,13 @@ import sys
 import time
 from pathlib import Path
 
+from seqpred import cli, flags, parallel, report, runtime, scoring
+from seqpred.fileio import write_json, write_text
+from seqpred.progress import EpochLogger
+
 import data as datasets
 import main as trainer
 from models import MODEL_TYPES
-from seqpred import cli, flags, parallel, report, runtime, scoring
-from seqpred.fileio import write_json, write_text
-from seqpred.interrupts import signals_deferred, signals_ignored
-from seqpred.progress import EpochLogger
 
 
 def length(text: str) -> int:
@@ -88,13 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def run_length(task: tuple, stop: parallel.StopFlag) -> dict:
+def run_length(task: tuple, stop) -> dict:
     """Train one model on the adding problem of one length; return its final test error."""
-    kind, n, seed, args, device = task
+    kind, n, seed, args, device, impl = task
     data = datasets.build_adding(n)
     config = trainer.RunConfig(
         hidden_size=args.hidden_size,
-        impl=args.impl,
+        impl=impl,
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
@@ -103,8 +103,8 @@ def run_length(task: tuple, stop: parallel.StopFlag) -> dict:
     logger = EpochLogger(f"{kind} length {n} seed {seed}", args.epochs, args.log_interval, False)
 
     def on_epoch(epoch, train_loss, test_loss):
-        stop.check()  # Ctrl-C, SIGTERM: stop at the end of this epoch
         logger(epoch, train_loss, test_loss)
+        stop.check()  # Ctrl-C, SIGTERM: stop at the end of this epoch
 
     result = trainer.train_model(kind, data, config, device, on_epoch)
     variance = float(data.test_y.var())  # the error of always predicting the mean
@@ -184,27 +184,27 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     flags.check_run_set(parser, args, "lengths")
     runtime.keep_freed_memory()
-    return cli.run(parser, sweep, args)
+    return cli.run(parser, compare_lengths, args)
 
 
-def sweep(args) -> int:
-    """Everything main() does once the flags are checked."""
+def compare_lengths(args, stop) -> int:
+    """Everything main() does once the flags are checked. stop: Ctrl-C or SIGTERM, recorded."""
     device = runtime.resolve_device(args.device)
-    asked, args.impl = args.impl, runtime.resolve_impl(args.impl, device)
+    impl = runtime.resolve_impl(args.impl, device, args.hidden_size)
     cli.check_folders([args.out_dir])
-    args.jobs = runtime.default_jobs(args.jobs, device, 0.0)
-    runtime.use_threads(args.jobs)
+    jobs = runtime.default_jobs(args.jobs, device, 0.0)
+    runtime.use_threads(jobs)
     tasks = [
-        (kind, n, args.seed + i, args, device)
+        (kind, n, args.seed + i, args, device, impl)
         for n in sorted(args.lengths, reverse=True)  # longest (slowest) first
         for kind in args.models
         for i in range(args.seeds)
     ]
     print(
-        f"Adding problem with {runtime.describe(args.impl, device, args.models, asked)}: "
-        f"{len(tasks)} runs, {args.epochs} epochs each, {args.jobs} at a time"
+        f"Adding problem with "
+        f"{runtime.describe(impl, device, args.models, args.impl, args.hidden_size)}: "
+        f"{len(tasks)} runs, {args.epochs} epochs each, {jobs} at a time"
     )
-    args.device = str(device)
     start, finished = time.perf_counter(), []
 
     def on_done(r):
@@ -222,26 +222,24 @@ def sweep(args) -> int:
             file=sys.stderr,
         )
 
-    outcome = parallel.run_all(run_length, tasks, args.jobs, on_done, on_failed)
+    outcome = parallel.run_all(run_length, tasks, jobs, stop, on_done, on_failed)
     wall = time.perf_counter() - start
     if outcome.complete:
-        with signals_deferred():
-            paths = write_outputs(outcome.done, args, wall)
+        paths = write_outputs(outcome.done, args, wall)
         print(f"{wall:.0f} s of wall time")
         for path in paths:
             print(f"Wrote {path}")
         return 0
     stopped = f" ({outcome.interrupted.name})" if outcome.interrupted else ""
     print(f"\nStopped{stopped}: {len(outcome.done)} of {len(tasks)} runs had finished.")
-    with signals_ignored():
-        if outcome.done:
-            note = (
-                f"**{'Interrupted' if outcome.interrupted else 'Partial'}**: "
-                f"{len(outcome.done)} of {len(tasks)} runs had finished; the table covers "
-                "only those.\n\n"
-            )
-            for path in write_outputs(outcome.done, args, wall, note):
-                print(f"Wrote {path} (partial)")
+    if outcome.done:
+        note = (
+            f"**{'Interrupted' if outcome.interrupted else 'Partial'}**: "
+            f"{len(outcome.done)} of {len(tasks)} runs had finished; the table covers "
+            "only those.\n\n"
+        )
+        for path in write_outputs(outcome.done, args, wall, note):
+            print(f"Wrote {path} (partial)")
     return outcome.interrupted.status if outcome.interrupted else 1
 
 

@@ -6,11 +6,11 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import torch
-
 from seqpred.csvseries import read_series_csv, season_of_dates
 from seqpred.errors import DataError, FileFormatError, FlagError
 from seqpred.fileio import load_pt, save_pt
+
+import torch
 
 __all__ = ["DataError", "FlagError", "SeriesData", "read_series_csv"]
 

@@ -18,17 +18,18 @@ import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from seqpred import analysis, checkpoints, cli, flags, fused, runtime, scoring
+from seqpred import report as report_lines
+from seqpred.fileio import check_file_target
+from seqpred.interrupts import Interrupted, as_interrupted
+from seqpred.progress import EpochLogger
+
 import torch
 from torch import nn
 
 import cells
 import data as datasets
 from models import MODEL_TYPES, build_model, count_parameters
-from seqpred import analysis, checkpoints, cli, flags, fused, runtime, scoring
-from seqpred import report as report_lines
-from seqpred.fileio import check_file_target
-from seqpred.interrupts import Interrupted, as_interrupted, signals_deferred, signals_ignored
-from seqpred.progress import EpochLogger
 
 # --impl: how models.py's nn layers run. torch: PyTorch's own nn.RNN/LSTM/GRU; scratch: the same
 # layers unrolled from the equations in cells.py (slow, for reading); fused: the same layers as
@@ -370,46 +371,47 @@ def main(argv=None) -> int:
     return cli.run(parser, run, args, kind, checkpoint)
 
 
-def run(args, kind: str, checkpoint: Path | None) -> int:
-    """Everything main() does once the flags are checked."""
-    device = runtime.resolve_device(args.device)
-    asked, args.impl = args.impl, runtime.resolve_impl(args.impl, device)
+def run(args, stop, kind: str, checkpoint: Path | None) -> int:
+    """Everything main() does once the flags are checked. stop: Ctrl-C or SIGTERM, recorded."""
     if checkpoint is not None:
         check_file_target(checkpoint, "--save-model")
-    folders = [args.out_dir] if args.plot else []
-    cli.check_folders(folders + ([args.data_dir] if datasets.will_generate(args) else []))
-    data = datasets.prepare(args)
-    datasets.check_forecast(data, args.predict_start, args.predict_steps)
-    config = RunConfig.from_args(args)
-    config.hidden_size = flags.hidden_sizes(args, [kind], data, config.outputs)[kind]
+    setup = cli.start(args, [kind], datasets, [args.out_dir] if args.plot else [])
+    data, device = setup.data, setup.device
+    config = RunConfig.from_args(args, impl=setup.impl, hidden_size=setup.hidden_sizes[kind])
     run_flags = checkpoints.run_flags(kind, config, args)
     resume = None
     if args.resume is not None:
         resume = checkpoints.read(args.resume)
         checkpoints.check_resume(resume, args.resume, run_flags, data, args.epochs)
     print(
-        f"{kind} with {runtime.describe(args.impl, device, [kind], asked)}: "
-        f"{datasets.describe(data)}"
+        f"{kind} with {setup.layers}: {datasets.describe(data)}"
         + (f", resuming after epoch {len(resume['train_losses'])}" if resume else "")
     )
     if args.plot:
         runtime.preload("seqpred.figures")  # on the core training leaves free
     logger = EpochLogger(kind, args.epochs, args.log_interval)
+
+    def on_epoch(epoch, train_loss, test_loss):
+        logger(epoch, train_loss, test_loss)
+        stop.check()  # Ctrl-C or SIGTERM: stop here, after a whole epoch
+
     try:
-        result = train_model(kind, data, config, device, logger, resume, bool(checkpoint))
+        result = train_model(kind, data, config, device, on_epoch, resume, bool(checkpoint))
     except TrainingDiverged as err:
         raise SystemExit(f"main.py: error: {err}") from None
-    except TrainingInterrupted as stop:
+    except TrainingInterrupted as stopped:
         logger.close()
-        return save_stopped(stop, args, checkpoint, kind, config.model_args(data), run_flags, data)
+        model_args = config.model_args(data)
+        return save_stopped(stopped, args, checkpoint, kind, model_args, run_flags, data)
     finally:
         logger.close()
     if checkpoint is not None:  # before the figures: a finished model is never lost
-        with signals_deferred():
-            state = result.final_state
-            checkpoints.save(checkpoint, kind, result.model_args, state, run_flags, data)
+        state = result.final_state
+        checkpoints.save(checkpoint, kind, result.model_args, state, run_flags, data)
         print(f"Saved checkpoint {checkpoint}")
+    stop.check()  # a stop asked for during the last epoch: the checkpoint is saved, no report
     scored = report(result, data, args, device)
+    stop.check()
     if args.plot:
         print("Wrote " + ", ".join(map(str, write_plots(result, data, args, device, scored))))
     return 0
@@ -418,12 +420,11 @@ def run(args, kind: str, checkpoint: Path | None) -> int:
 def save_stopped(stop, args, checkpoint, kind, model_args, run_flags, data) -> int:
     """After Ctrl-C or SIGTERM in training: the checkpoint of the last completed epoch."""
     print(
-        f"Interrupted ({stop.name}) during epoch {stop.epochs_done + 1} of {args.epochs}; "
+        f"Interrupted ({stop.name}) after epoch {stop.epochs_done} of {args.epochs}; "
         f"{stop.epochs_done} epoch(s) completed."
     )
     if checkpoint is not None and stop.state is not None:
-        with signals_ignored():  # a second Ctrl-C must not cut the checkpoint short
-            checkpoints.save(checkpoint, kind, model_args, stop.state, run_flags, data)
+        checkpoints.save(checkpoint, kind, model_args, stop.state, run_flags, data)
         print(
             f"Saved the state after epoch {stop.epochs_done} to {checkpoint}; continue with: "
             f"--resume {checkpoint}"

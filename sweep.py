@@ -25,13 +25,14 @@ import sys
 import time
 from pathlib import Path
 
+from seqpred import cli, flags, parallel, runtime, tuning
+from seqpred.errors import FlagError
+from seqpred.fileio import write_json, write_text
+
 import compare_results
 import data as datasets
 import main as trainer
 from models import MODEL_TYPES
-from seqpred import cli, flags, parallel, runtime, tuning
-from seqpred.fileio import write_json, write_text
-from seqpred.interrupts import signals_deferred, signals_flagged
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,11 +88,11 @@ def tuning_view(data):
     return dataclasses.replace(data, test_x=data.val_x, test_y=data.val_y, val_x=None, val_y=None)
 
 
-def objective(trial, kind, data, args, device, stop) -> float:
+def objective(trial, kind, args, setup, stop) -> float:
     """Train with the trial's settings; its score is the validation MSE after the last epoch."""
     import optuna
 
-    config = suggest(trial, args)
+    config = dataclasses.replace(suggest(trial, args), impl=setup.impl)
 
     def on_epoch(epoch, train_loss, val_loss):
         stop.check()  # Ctrl-C, SIGTERM: this trial is marked failed, to be run again
@@ -101,28 +102,26 @@ def objective(trial, kind, data, args, device, stop) -> float:
                   f"{val_loss:.3e}) with {trial.params}", flush=True)  # fmt: skip
             raise optuna.TrialPruned()
 
-    result = trainer.train_model(kind, tuning_view(data), config, device, on_epoch)
+    result = trainer.train_model(kind, tuning_view(setup.data), config, setup.device, on_epoch)
     loss = result.history.test_losses[-1]
     print(f"{kind} trial {trial.number}: validation MSE {loss:.3e} with {trial.params}",
           flush=True)  # fmt: skip
     return loss
 
 
-def run_studies(args, data, device) -> None:
-    """This worker's share of every model's trials."""
-    storage = tuning.open_storage(args.storage, Path(args.out_dir))
-    for kind in args.models:
-        study = tuning.open_study(storage, kind, sweep_settings(args), args.seed)
-        with signals_flagged() as stop:  # never raised in the middle of Optuna's bookkeeping
-            ran = tuning.run_trials(
-                study,
-                lambda trial, kind=kind: objective(trial, kind, data, args, device, stop),
-                args.trials,
-                trainer.TrainingDiverged,
-                stop,
-                args.seed,
-                kind,
-            )
+def run_studies(args, setup, stop) -> None:
+    """This worker's share of every model's trials. stop: checked between epochs, so a signal
+    never lands in the middle of Optuna's bookkeeping."""
+    for kind, study in studies(args).items():
+        ran = tuning.run_trials(
+            study,
+            lambda trial, kind=kind: objective(trial, kind, args, setup, stop),
+            args.trials,
+            trainer.TrainingDiverged,
+            stop,
+            args.seed,
+            kind,
+        )
         print(f"{kind}: {ran} trial(s) run here, {len(tuning.finished(study))} of {args.trials} "
               "finished in the study")  # fmt: skip
 
@@ -135,7 +134,7 @@ def sweep_settings(args) -> dict:
 
 
 # ----------------------------------------------------------------------------- the final test
-def retrain(args, data, device, best: dict) -> parallel.Outcome:
+def retrain(args, setup, stop, best: dict) -> parallel.Outcome:
     """Each model with its best settings and with the defaults, over --seeds seeds."""
     tasks = [
         (label, kind, settings, seed)
@@ -146,13 +145,13 @@ def retrain(args, data, device, best: dict) -> parallel.Outcome:
 
     def run(task, stop):
         label, kind, settings, seed = task
-        return compare_results.train_and_describe(kind, seed, args, data, device, stop, label,
+        return compare_results.train_and_describe(kind, seed, args, setup, stop, label,
                                                   **settings)  # fmt: skip
 
     def on_done(r):
         print(f"{r['model']} seed {r['seed']}: test MSE {r['test_losses'][-1]:.3e}", flush=True)
 
-    return parallel.run_all(run, tasks, args.jobs, on_done)
+    return parallel.run_all(run, tasks, setup.jobs, stop, on_done)
 
 
 def studies(args) -> dict:
@@ -173,10 +172,10 @@ def best_settings(args) -> dict:
     return best
 
 
-def write_outputs(args, data, runs, best) -> list[Path]:
+def write_outputs(args, setup, runs, best) -> list[Path]:
     from seqpred import figures, sweepreport  # matplotlib only now
 
-    summary = sweepreport.summary(studies(args), best, runs, data, args)
+    summary = sweepreport.summary(studies(args), best, runs, setup.data, args)
     out = Path(args.out_dir)
     text = sweepreport.markdown(summary, args)
     paths = [write_json(out / "sweep.json", summary), write_text(out / "sweep.md", text)]
@@ -198,29 +197,28 @@ def main(argv=None) -> int:
     return cli.run(parser, sweep, args, argv if argv is not None else sys.argv[1:])
 
 
-def sweep(args, argv: list[str]) -> int:
+def sweep(args, stop, argv: list[str]) -> int:
     """Everything main() does once the flags are checked; a storage that fails is one line."""
     with tuning.storage_errors(args.storage, Path(args.out_dir)):
-        return sweep_body(args, argv)
+        return sweep_body(args, stop, argv)
 
 
-def sweep_body(args, argv: list[str]) -> int:
+def sweep_body(args, stop, argv: list[str]) -> int:
     if args.worker_id is not None:
         tuning.watch_parent()  # a worker never outlives the sweep that started it
-    device = runtime.resolve_device(args.device)
-    args.impl = runtime.resolve_impl(args.impl, device)
-    cli.check_folders([args.out_dir] + ([args.data_dir] if datasets.will_generate(args) else []))
-    data = datasets.prepare(args)
-    datasets.check_forecast(data, args.predict_start, args.predict_steps)
+    setup = cli.start(args, args.models, datasets, [args.out_dir])
+    if not len(setup.data.val_x):
+        raise FlagError("the held-out stretch has no windows to score trials on; use a larger "
+                        "--val-fraction")  # fmt: skip
     tuning.open_storage(args.storage, Path(args.out_dir))  # a bad --storage fails here
     if args.worker_id is not None or args.workers == 1:
         runtime.use_threads(args.workers)
-        run_studies(args, data, device)
+        run_studies(args, setup, stop)
         if args.worker_id is not None:
             return 0
     else:
         print(f"Starting {args.workers} worker processes on {args.storage or 'sweep.db'}")
-        lost = tuning.run_workers(argv, args.workers, Path(__file__))
+        lost = tuning.run_workers(argv, args.workers, Path(__file__), stop)
         if lost:
             for line in lost:
                 print(f"sweep.py: error: {line}", file=sys.stderr)
@@ -232,17 +230,15 @@ def sweep_body(args, argv: list[str]) -> int:
         return 1
     best = best_settings(args)
     dropout = max([args.dropout] + [b["dropout"] for b in best.values()])
-    args.jobs = runtime.default_jobs(args.jobs, device, dropout)
-    args.device, args.hidden_sizes = str(device), {}
+    setup.jobs = runtime.default_jobs(args.jobs, setup.device, dropout)
     start = time.perf_counter()
-    outcome = retrain(args, data, device, best)
+    outcome = retrain(args, setup, stop, best)
     if not outcome.complete:
         print(f"Stopped: {len(outcome.done)} of the final runs had finished; run again to finish")
         return outcome.interrupted.status if outcome.interrupted else 1
     print(f"Retrained the best and the default settings in {time.perf_counter() - start:.0f} s")
-    with signals_deferred():
-        for path in write_outputs(args, data, outcome.done, best):
-            print(f"Wrote {path}")
+    for path in write_outputs(args, setup, outcome.done, best):
+        print(f"Wrote {path}")
     return 0
 
 

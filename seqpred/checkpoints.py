@@ -12,10 +12,10 @@ import copy
 import hashlib
 from pathlib import Path
 
-import torch
-
 from seqpred.errors import FileFormatError
 from seqpred.fileio import load_pt, save_pt
+
+import torch
 
 FORMAT = "seqpred-checkpoint-v1"
 NEEDED = (

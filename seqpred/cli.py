@@ -1,15 +1,20 @@
-"""What the scripts share around their work: errors as one clear line, and output folders
-checked before any training starts."""
+"""What the scripts share around their work: one start-up path (the device, the implementation,
+the folders, the data, the hidden sizes, resolved once into a Setup), errors as one clear
+line, and Ctrl-C and SIGTERM recorded for the run to act on."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 
+from seqpred import flags, runtime
 from seqpred.errors import DataError, FileFormatError, FlagError
 from seqpred.fileio import check_writable
-from seqpred.interrupts import Interrupted, signals_interrupt
+from seqpred.interrupts import Interrupted, stop_on_signals
+
+import torch
 
 
 @contextlib.contextmanager
@@ -24,21 +29,53 @@ def clean_errors(parser: argparse.ArgumentParser):
         raise SystemExit(f"{parser.prog}: error: {err}") from None
 
 
-def run(parser: argparse.ArgumentParser, body, *args) -> int:
-    """body(*args) -> exit status, with SIGTERM handled like Ctrl-C and user errors as one line.
+def run(parser: argparse.ArgumentParser, body, args, *more) -> int:
+    """body(args, stop, *more) -> exit status, with Ctrl-C and SIGTERM recorded in `stop` (see
+    interrupts.py) and user errors as one line.
 
-    An Interrupted that reaches here arrived outside any run (while loading data, or while
-    writing finished results, which atomic writes keep whole): nothing half-written is left.
+    An Interrupted that reaches here was raised where nothing was being written (while loading
+    data, between phases): nothing half-written is left.
     """
-    with signals_interrupt(), clean_errors(parser):
+    with stop_on_signals() as stop, clean_errors(parser):
         try:
-            return body(*args)
-        except Interrupted as stop:
-            print(f"\nInterrupted ({stop.name}); nothing more was written.")
-            return stop.status
+            return body(args, stop, *more)
+        except Interrupted as err:
+            print(f"\nInterrupted ({err.name}); nothing more was written.")
+            return err.status
 
 
 def check_folders(folders) -> None:
     """Create and test-write every output folder now, not after an hour of training."""
     for folder in dict.fromkeys(Path(f) for f in folders):  # each once, in order
         check_writable(folder)
+
+
+@dataclass
+class Setup:
+    """What a script resolves from its flags before training. The parsed flags stay as the user
+    gave them (results.json records them); what was resolved from them travels here."""
+
+    device: torch.device
+    impl: str  # torch, scratch or fused: how models.py's nn layers run
+    layers: str  # the start-up line's words for that, e.g. "models.py's nn.LSTM, run by ..."
+    data: object  # the data set (data.SeriesData)
+    hidden_sizes: dict  # each model's hidden size: --hidden-size, or --match-params
+    jobs: int = 1  # runs trained at the same time
+
+
+def start(args, kinds: list[str], datasets, outputs=()) -> Setup:
+    """The start-up steps the scripts share, in the order that fails fastest: the device, the
+    output folders (created and test-written), the data set and its forecast window, each
+    model's hidden size, and the implementation that runs them. datasets: data.py."""
+    device = runtime.resolve_device(args.device)
+    generating = [args.data_dir] if datasets.will_generate(args) else []
+    check_folders([*outputs, *generating])
+    data = datasets.prepare(args)
+    if data.is_series:
+        datasets.check_forecast(data, args.predict_start, args.predict_steps)
+    direct = getattr(args, "strategy", "recursive") == "direct"
+    sizes = flags.hidden_sizes(args, kinds, data, args.predict_steps if direct else 1)
+    largest = max([*sizes.values(), data.num_features])
+    impl = runtime.resolve_impl(args.impl, device, largest)
+    layers = runtime.describe(impl, device, kinds, args.impl, largest)
+    return Setup(device, impl, layers, data, sizes)

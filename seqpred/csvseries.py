@@ -8,9 +8,9 @@ import os
 import stat
 from pathlib import Path
 
-import numpy as np
-
 from seqpred.errors import DataError
+
+import numpy as np
 
 DELIMITER_HINT = (
     "seqpred reads comma-separated files with '.' as the decimal point; save the file that way "

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seqpred import scoring
+from seqpred.fileio import atomic_write
+
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
-
-from seqpred import scoring
-from seqpred.fileio import atomic_write
 
 # One colour and one marker per model, the same in every figure.
 STYLE = {

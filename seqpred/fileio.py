@@ -10,10 +10,10 @@ import secrets
 import tempfile
 from pathlib import Path
 
+from seqpred.errors import FileFormatError, FlagError
+
 import numpy as np
 import torch
-
-from seqpred.errors import FileFormatError, FlagError
 
 __all__ = ["FileFormatError", "atomic_write", "check_writable", "load_pt", "save_pt"]
 

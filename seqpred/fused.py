@@ -25,10 +25,10 @@ import sys
 import threading
 from pathlib import Path
 
+from seqpred import kernelcache
+
 import torch
 from torch import nn
-
-from seqpred import kernelcache
 
 SOURCE = Path(__file__).resolve().with_name("fused_rnn.c")
 FLAGS = ["-O3", "-std=c99", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math"]

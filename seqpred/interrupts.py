@@ -1,16 +1,20 @@
-"""Stopping cleanly: Ctrl-C (SIGINT) and SIGTERM both become an Interrupted exception.
+"""Stopping cleanly: Ctrl-C (SIGINT) and SIGTERM are recorded, and acted on where the code checks.
 
 SIGTERM is what `timeout`, job schedulers and `docker stop` send; by default it kills Python
-on the spot, losing what was finished. Inside `signals_interrupt()` it is handled like Ctrl-C,
-and the script exits with 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM), as a
-shell expects. While the partial results are being written, `signals_deferred()` makes a second
-Ctrl-C wait its turn instead of cutting the write short.
+on the spot, losing what was finished. Inside `stop_on_signals()` both signals only *record*
+the request, in a StopRequest; the code calls `stop.check()` at safe points (the end of an
+epoch, between trials, while waiting for runs), which raises Interrupted there. A handler that
+raised wherever the code happened to be could be swallowed by any library's bare `except:`
+(one such is imported by PyTorch's first optimizer), and could cut a file being written in
+two; a recorded request is never lost, and nothing is stopped half-way. The scripts exit with
+128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM), as a shell expects.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 
 NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
@@ -38,6 +42,32 @@ def as_interrupted(err: KeyboardInterrupt) -> Interrupted:
     return err if isinstance(err, Interrupted) else Interrupted(signal.SIGINT)
 
 
+class StopRequest:
+    """The first Ctrl-C or SIGTERM of a run, recorded; `check()` raises it as Interrupted.
+
+    One request serves the whole process: the runs in worker threads check it at the end of
+    each epoch, the main thread while it waits for them.
+    """
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._event = threading.Event()
+
+    def request(self, signum: int) -> None:
+        if self.signum is None:
+            self.signum = signum
+        self._event.set()
+
+    @property
+    def requested(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise Interrupted if a stop was requested; a no-op otherwise."""
+        if self._event.is_set():
+            raise Interrupted(self.signum or signal.SIGINT)
+
+
 @contextlib.contextmanager
 def _handlers(handler):
     """Install `handler` for SIGINT and SIGTERM in the main thread; restore the old ones after."""
@@ -52,80 +82,47 @@ def _handlers(handler):
             signal.signal(s, h)
 
 
-def signals_interrupt():
-    """Within: the first SIGINT or SIGTERM raises Interrupted in the main thread.
-
-    Later ones are noted and dropped: the script is stopping already, and a second Ctrl-C (or a
-    SIGTERM right behind it) must not cut short the saving of what had finished.
-    """
-    fired = []
-
-    def handler(signum, _frame):
-        if fired:
-            print(f"\n({NAMES.get(signum, signum)} again: still saving what had finished)")
-            return
-        fired.append(signum)
-        raise Interrupted(signum)
-
-    return _handlers(handler)
-
-
 @contextlib.contextmanager
-def signals_deferred(quiet: bool = False):
-    """Within: SIGINT and SIGTERM are remembered, not raised; the first one is raised on exit.
+def stop_on_signals():
+    """Within: SIGINT and SIGTERM are recorded in the StopRequest this yields, never raised."""
+    stop = StopRequest()
 
-    For the few seconds in which the results a user is owed are written: a second Ctrl-C
-    right after the first must not cut the write short. quiet: say nothing when one arrives.
-    """
-    pending: list[int] = []
+    def record(signum, _frame):
+        name = NAMES.get(signum, f"signal {signum}")
+        if stop.requested:
+            say(f"\n({name} again: still stopping; what had finished is being saved)")
+        else:
+            say(f"\n({name}: stopping at the next safe point, the end of an epoch or a step)")
+        stop.request(signum)
 
-    def remember(signum, _frame):
-        if not pending and not quiet:
-            print(f"\n({NAMES.get(signum, signum)}: finishing the files being written first)")
-        pending.append(signum)
-
-    with _handlers(remember):
-        yield
-    if pending:
-        raise Interrupted(pending[0])
+    with _handlers(record):
+        yield stop
 
 
-@contextlib.contextmanager
-def signals_ignored():
-    """Within: SIGINT and SIGTERM are noted and dropped (we are already stopping)."""
-
-    def note(signum, _frame):
-        print(f"\n({NAMES.get(signum, signum)} again: still saving what had finished)")
-
-    with _handlers(note):
-        yield
+def say(text: str) -> None:
+    """Print from a signal handler, never failing (a closed or full terminal)."""
+    with contextlib.suppress(Exception):
+        print(text, flush=True)
 
 
-class StopRequest:
-    """Ctrl-C or SIGTERM seen by signals_flagged(), raised where the code chooses to look."""
+def quiet_start(script_names: tuple[str, ...], folder) -> None:
+    """While one of the scripts loads its libraries (a second or more): Ctrl-C or SIGTERM exits
+    at once with the shell's status and one line, not a KeyboardInterrupt traceback. Nothing has
+    been written yet, so nothing can be lost. Only when such a script is what Python runs."""
+    from pathlib import Path
 
-    def __init__(self):
-        self.signum: int | None = None
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not main_file or threading.current_thread() is not threading.main_thread():
+        return
+    path = Path(main_file).resolve()
+    if path.name not in script_names or path.parent != Path(folder).resolve():
+        return
 
-    def check(self) -> None:
-        if self.signum is not None:
-            raise Interrupted(self.signum)
+    def leave(signum, _frame):
+        import os
 
+        say(f"\nInterrupted ({NAMES.get(signum, signum)}) while starting; nothing was written.")
+        os._exit(128 + signum)
 
-@contextlib.contextmanager
-def signals_flagged():
-    """Within: SIGINT and SIGTERM are only noted, and `check()` raises Interrupted.
-
-    For code that runs inside a library (an Optuna trial) where an exception raised at an
-    arbitrary point could leave the library's own bookkeeping half-done: the code stops at
-    the next place it checks, e.g. the end of an epoch.
-    """
-    request = StopRequest()
-
-    def note(signum, _frame):
-        if request.signum is None:
-            print(f"\n({NAMES.get(signum, signum)}: stopping at the end of this epoch)")
-            request.signum = signum
-
-    with _handlers(note):
-        yield request
+    for s in HANDLED:
+        signal.signal(s, leave)

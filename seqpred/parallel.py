@@ -2,36 +2,17 @@
 
 The fused C kernels and PyTorch's operations release Python's lock while they compute, so two
 runs in two threads use two cores without a second copy of the PyTorch runtime in memory (a
-worker process would map its own ~200 MB). A run that fails, or Ctrl-C / SIGTERM, stops the
-others cleanly: each run checks a shared flag after every epoch.
+worker process would map its own ~200 MB). A run that fails does not stop the others; Ctrl-C
+or SIGTERM does: every run checks the process's one StopRequest after each epoch.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from seqpred.interrupts import Interrupted, signals_ignored
-
-
-class Stopped(Exception):
-    """Raised inside a run that was asked to stop."""
-
-
-class StopFlag:
-    """Shared by the runs of one set; `check()` raises Stopped once the set is stopping."""
-
-    def __init__(self):
-        self._event = threading.Event()
-
-    def set(self) -> None:
-        self._event.set()
-
-    def check(self) -> None:
-        if self._event.is_set():
-            raise Stopped
+from seqpred.interrupts import Interrupted, StopRequest
 
 
 @dataclass
@@ -52,37 +33,38 @@ def run_all(
     fn: Callable,
     tasks: list,
     jobs: int,
+    stop: StopRequest,
     on_done: Callable | None = None,
     on_failed: Callable | None = None,
 ) -> Outcome:
     """Call fn(task, stop) for every task, `jobs` at a time, and collect what became of each.
 
-    on_done(result) / on_failed(task, error) are called in this thread as each run ends. A run
-    that raises does not stop the others; Ctrl-C or SIGTERM does: the runs not yet started are
-    cancelled, the running ones stop at their next epoch, and nothing is left running.
+    on_done(result) / on_failed(task, error) are called in this thread as each run ends, once
+    per run whatever they raise. After Ctrl-C or SIGTERM the runs not yet started are cancelled,
+    the running ones stop at their next epoch, and nothing is left running.
     """
-    outcome, stop = Outcome(), StopFlag()
+    outcome = Outcome()
     with cf.ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="run") as pool:
         futures = {pool.submit(fn, task, stop): task for task in tasks}
         pending = set(futures)
         try:
             while pending:
+                stop.check()
                 finished, _ = cf.wait(pending, timeout=0.25, return_when=cf.FIRST_COMPLETED)
                 for future in finished:
+                    pending.discard(future)  # before anything can raise: collected once
                     _collect(future, futures[future], outcome, on_done, on_failed)
-                    pending.discard(future)  # only once collected: Ctrl-C cannot lose it
         except Interrupted as err:
             outcome.interrupted = err
-            stop.set()
-            with signals_ignored():  # a second Ctrl-C while the runs wind down changes nothing
-                for future in pending:
-                    future.cancel()
-                cf.wait(pending)
-                for future in pending:
-                    if future.cancelled() or isinstance(future.exception(), Stopped):
-                        outcome.unfinished.append(futures[future])
-                    else:  # it finished (or failed) while we were stopping: keep it
-                        _collect(future, futures[future], outcome, on_done, on_failed)
+            stop.request(err.signum)  # every run stops at its next epoch
+            for future in pending:
+                future.cancel()
+            cf.wait(pending)
+            for future in pending:
+                if future.cancelled() or isinstance(future.exception(), KeyboardInterrupt):
+                    outcome.unfinished.append(futures[future])
+                else:  # it finished (or failed) while we were stopping: keep it
+                    _collect(future, futures[future], outcome, on_done, on_failed)
     return outcome
 
 
@@ -92,7 +74,7 @@ def _collect(future, task, outcome: Outcome, on_done, on_failed) -> None:
         outcome.done.append(future.result())
         if on_done is not None:
             on_done(future.result())
-    elif isinstance(error, Stopped):
+    elif isinstance(error, KeyboardInterrupt):  # stopped at an epoch's end
         outcome.unfinished.append(task)
     else:
         outcome.failed.append((task, error))

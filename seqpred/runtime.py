@@ -12,11 +12,11 @@ import sys
 import threading
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from seqpred import fused
 from seqpred.errors import DeviceError, FlagError
+
+import numpy as np
+import torch
 
 
 def resolve_device(name: str) -> torch.device:
@@ -33,13 +33,20 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def resolve_impl(name: str, device: torch.device) -> str:
-    """'auto' picks the fused C kernels on a CPU where they compile, torch elsewhere."""
+def resolve_impl(name: str, device: torch.device, largest: int = 0) -> str:
+    """'auto' picks the fused C kernels on a CPU where they compile and take the sizes (the
+    largest input or hidden size, `largest`), torch elsewhere."""
+    fits = largest <= fused.MAX_SIZE
     if name == "auto":
-        return "fused" if device.type == "cpu" and fused.available()[0] else "torch"
+        return "fused" if device.type == "cpu" and fits and fused.available()[0] else "torch"
     if name == "fused":
         if device.type != "cpu":
             raise DeviceError("--impl fused runs on the CPU only; use --impl torch on a GPU")
+        if not fits:
+            raise DeviceError(
+                f"--impl fused takes up to {fused.MAX_SIZE} inputs and hidden units, not "
+                f"{largest}; use --impl torch"
+            )
         ok, why = fused.available()
         if not ok:
             raise DeviceError(f"--impl fused is not available here: {why}; use --impl torch")
@@ -81,7 +88,7 @@ def check_plain(layer: torch.nn.Module, kind: str) -> None:
         raise ValueError(f"only nn.{kind} as models.py builds it can switch layers, not {other[0]}")
 
 
-def describe(impl: str, device: torch.device, kinds: list[str], asked: str = "auto") -> str:
+def describe(impl: str, device: torch.device, kinds: list, asked="auto", largest=0) -> str:
     """The start-up line's words for what will run, e.g. "models.py's nn.LSTM, run by PyTorch,
     on cpu"."""
     names = "/".join(kinds)
@@ -92,7 +99,12 @@ def describe(impl: str, device: torch.device, kinds: list[str], asked: str = "au
         f"against PyTorch on first use; --impl torch runs PyTorch's own)",
     }[impl]
     if asked == "auto" and impl == "torch" and device.type == "cpu":
-        words += f" (the C kernels are not available here: {fused.available()[1]})"
+        why = (
+            f"they take up to {fused.MAX_SIZE} inputs and hidden units, not {largest}"
+            if largest > fused.MAX_SIZE
+            else f"they are not available here: {fused.available()[1]}"
+        )
+        words += f" (not the C kernels: {why})"
     return f"{words}, on {device}"
 
 

@@ -23,10 +23,10 @@ import bisect
 import itertools
 import math
 
+from seqpred.errors import FlagError
+
 import numpy as np
 import torch
-
-from seqpred.errors import FlagError
 
 SIGNIFICANCE = 0.05
 MAPE_FLOOR = 0.1  # MAPE divides by max(|truth|, MAPE_FLOOR * mean|truth|): a sine crosses 0

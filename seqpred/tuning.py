@@ -25,10 +25,10 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-
 from seqpred.errors import DataError, FlagError
-from seqpred.interrupts import Interrupted, signals_deferred
+from seqpred.interrupts import Interrupted
+
+import numpy as np
 
 HEARTBEAT_SECONDS, GRACE_SECONDS = 5, 20
 OUTCOME = "outcome"  # user attribute of a trial: "diverged", "surplus", "interrupted" or "lost"
@@ -289,19 +289,20 @@ def watch_parent() -> None:
         threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def run_workers(argv: list[str], n: int, script: Path) -> list[str]:
+def run_workers(argv: list[str], n: int, script: Path, stop) -> list[str]:
     """Start n worker processes of `script` with `argv` and wait for them; Ctrl-C or SIGTERM
-    is passed on to each. Returns one line for each worker that did not end normally."""
+    (recorded in `stop`) is passed on to each. Returns one line for each worker that did not end
+    normally. A signal is acted on only after every worker has started, so none is left out."""
     procs = []
     try:
-        with signals_deferred(quiet=True):  # a signal now waits until every worker is known
-            for i in range(1, n + 1):
-                cmd = [sys.executable, str(script), *argv, "--worker-id", str(i)]
-                procs.append(subprocess.Popen(cmd))
+        for i in range(1, n + 1):
+            cmd = [sys.executable, str(script), *argv, "--worker-id", str(i)]
+            procs.append(subprocess.Popen(cmd))
         while any(p.poll() is None for p in procs):
+            stop.check()
             time.sleep(0.2)
-    except Interrupted as stop:
-        stop_workers(procs, stop.signum)
+    except Interrupted as err:
+        stop_workers(procs, err.signum)
         raise
     lines = []
     for i, p in enumerate(procs, start=1):

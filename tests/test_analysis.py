@@ -2,6 +2,8 @@
 
 import json
 
+from seqpred import analysis, runtime
+
 import pytest
 import torch
 
@@ -11,7 +13,6 @@ import compare_results
 import data as datasets
 import main as trainer
 from models import build_model
-from seqpred import analysis, runtime
 
 
 def test_gradient_profile_sees_only_what_the_model_uses():

@@ -3,13 +3,14 @@ the scripts end to end. Skipped on machines without CUDA."""
 
 import json
 
+from seqpred import analysis, runtime
+
 import pytest
 import torch
 
 import compare_results
 import data as datasets
 import main as trainer
-from seqpred import analysis, runtime
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
 CUDA = torch.device("cuda")

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+from seqpred import fused, kernelcache, runtime
+
 import pytest
 import torch
 from torch import nn
@@ -14,7 +16,6 @@ import data as datasets
 import main as trainer
 from conftest import ROOT
 from models import build_model
-from seqpred import fused, kernelcache, runtime
 
 pytestmark = pytest.mark.skipif(not fused.available()[0], reason="no C compiler for fused.py")
 

@@ -8,13 +8,13 @@ output, the final states, and the gradients of the input and of every weight, wi
 weights (the nn layer itself, switched to the kernels), plus the inference path.
 """
 
+from seqpred import fused, runtime
+
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
-
-from seqpred import fused, runtime
 
 pytestmark = pytest.mark.skipif(not fused.available()[0], reason="no C compiler for fused.py")
 

@@ -9,6 +9,8 @@ import stat
 import subprocess
 import sys
 
+from seqpred.fileio import atomic_write, write_json
+
 import numpy as np
 import pytest
 import torch
@@ -17,7 +19,6 @@ import compare_results
 import data as datasets
 import main as trainer
 from conftest import ROOT, run_script
-from seqpred.fileio import atomic_write, write_json
 
 
 def write_csv(tmp_path, values, name="series.csv", header="v"):

@@ -4,6 +4,9 @@ adaptive conformal intervals, Holm's correction, paired tests, equal budgets, se
 import json
 import math
 
+from seqpred import scoring
+from seqpred.csvseries import season_of_dates
+
 import numpy as np
 import pytest
 import torch
@@ -12,8 +15,6 @@ import compare_results
 import data as datasets
 import main as trainer
 from models import MODEL_TYPES, build_model, count_parameters
-from seqpred import scoring
-from seqpred.csvseries import season_of_dates
 
 CPU = torch.device("cpu")
 

@@ -2,7 +2,15 @@
 a run that fails beside finished ones. What had finished is kept; nothing is half-written."""
 
 import json
+import os
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from seqpred import cli, flags, parallel
+from seqpred.interrupts import Interrupted, StopRequest
 
 import pytest
 import torch
@@ -10,9 +18,7 @@ import torch
 import compare_results
 import data as datasets
 import main as trainer
-from conftest import leftovers, run_script, start_script, stop_when, wait_for
-from seqpred import flags, parallel
-from seqpred.interrupts import Interrupted
+from conftest import ROOT, leftovers, run_script, start_script, stop_when, wait_for
 
 STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
 NAME = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
@@ -24,7 +30,7 @@ def test_main_keeps_the_last_completed_epoch(tiny_flags, tmp_path, sig):
     flags_ = [*tiny_flags, "--epochs", "100000", "--log-interval", "1", "--save-model", str(ckpt)]
     proc = start_script("main.py", *flags_, cwd=tmp_path)
     out, _ = stop_when(proc, "epoch    3/", sig, STATUS[sig])
-    assert f"Interrupted ({NAME[sig]}) during epoch" in out and "--resume" in out
+    assert f"Interrupted ({NAME[sig]}) after epoch" in out and "--resume" in out
     saved = torch.load(ckpt, weights_only=True)
     assert saved["epoch"] >= 3 and len(saved["train_losses"]) == saved["epoch"]
     torch.load(tmp_path / "train_data.pt", weights_only=True)  # the data files are intact
@@ -40,7 +46,8 @@ def test_compare_keeps_every_finished_run(tiny_flags, tmp_path, sig, jobs):
     assert f"**Interrupted ({NAME[sig]})**" in report and "| RNN |" in report
     assert "Not finished: RNN seed" in report
     assert (tmp_path / "figs" / "loss_curves.png").read_bytes().startswith(b"\x89PNG")
-    assert not (tmp_path / "figs" / "runs-in-progress.json").exists()
+    kept = json.loads((tmp_path / "figs" / "runs-in-progress.json").read_text())
+    assert kept["finished_runs"]  # kept, for the rerun to continue from
     assert not leftovers(tmp_path)
 
 
@@ -70,6 +77,26 @@ def test_a_process_killed_outright_leaves_its_finished_runs_on_disk(tiny_flags, 
     progress = json.loads((tmp_path / "figs" / "runs-in-progress.json").read_text())
     assert progress["finished_runs"] and progress["finished_runs"][0]["model"] == "RNN"
     assert len(progress["finished_runs"][0]["test_losses"]) == 60
+    kept = {(r["model"], r["seed"]): r["test_losses"] for r in progress["finished_runs"]}
+    # the rerun continues: the finished runs are kept as they were, the rest trained
+    again = run_script("compare_results.py", *flags_, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"Resuming: {len(kept)} finished run(s)" in again.stdout
+    assert again.stdout.count("] RNN seed") == 4 - len(kept)
+    report = json.loads((tmp_path / "figs" / "results.json").read_text())
+    runs = report["models"]["RNN"]["runs"]
+    assert sorted(r["seed"] for r in runs) == [0, 1, 2, 3]
+    assert not (tmp_path / "figs" / "runs-in-progress.json").exists()
+
+
+def test_finished_runs_of_another_comparison_are_not_mixed_in(tiny_flags, tmp_path):
+    progress = tmp_path / "figs" / "runs-in-progress.json"
+    progress.parent.mkdir()
+    progress.write_text(json.dumps({"flags": {"epochs": 500}, "data": "x", "finished_runs": []}))
+    proc = run_script("compare_results.py", *tiny_flags, "--models", "RNN", cwd=tmp_path)
+    assert proc.returncode == 1 and "holds the finished runs of another comparison" in proc.stderr
+    assert "another comparison (--" in proc.stderr and "Traceback" not in proc.stderr
+    assert json.loads(progress.read_text())["flags"] == {"epochs": 500}  # left as it was
 
 
 def test_stopping_while_figures_are_drawn_keeps_the_checkpoint(tiny_flags, tmp_path):
@@ -130,41 +157,123 @@ def test_save_model_into_an_existing_folder_is_refused_before_training(tiny_flag
     assert "epoch" not in proc.stdout and "Traceback" not in proc.stderr
 
 
-def compare_args(tiny_flags, *more):
+def compare_setup(tiny_flags, *more):
     parser = compare_results.build_parser()
     args = flags.finish(parser, parser.parse_args([*tiny_flags, *more]), datasets.PRESETS)
-    args.impl, args.jobs = "torch", 1
-    args.hidden_sizes = dict.fromkeys(args.models, args.hidden_size)
-    return args
+    return args, cli.start(args, args.models, datasets)
 
 
 def test_partial_results_keep_a_run_whose_seed_is_not_the_first(tiny_flags, tmp_path):
     """Only seed 1 finished before Ctrl-C: its run is still written (deterministic twin of the
     subprocess tests above, where which seed finishes first is up to the scheduler)."""
-    args = compare_args(tiny_flags, "--models", "RNN", "--seeds", "2")
-    data = datasets.prepare(args)
-    task = ("RNN", 1, args, data, torch.device("cpu"))
-    done = [compare_results.run_job(task, parallel.StopFlag())]
+    args, setup = compare_setup(tiny_flags, "--models", "RNN", "--seeds", "2")
+    done = [compare_results.run_job(("RNN", 1, args, setup), StopRequest())]
     outcome = parallel.Outcome(done, [], [("RNN", 0)], Interrupted())
-    paths = compare_results.write_partial(outcome, data, args)
+    paths = compare_results.write_partial(outcome, setup, args)
     report = (tmp_path / "figs" / "results.md").read_text()
     assert paths and "1 of 2 runs had finished" in report and "| RNN |" in report
     assert "Not finished: RNN seed 0" in report
 
 
 def test_a_diverging_run_does_not_throw_away_the_finished_ones(tiny_flags, tmp_path, capsys):
-    args = compare_args(tiny_flags, "--models", "RNN", "GRU")
-    data = datasets.prepare(args)
+    args, setup = compare_setup(tiny_flags, "--models", "RNN", "GRU")
 
     def run(task, stop):
         if task[0] == "GRU":  # this one diverges, as with a learning rate far too large
             config = trainer.RunConfig(hidden_size=8, epochs=3, lr=1e30, impl="torch")
-            trainer.train_model("GRU", data, config, torch.device("cpu"))
+            trainer.train_model("GRU", setup.data, config, torch.device("cpu"))
         return compare_results.run_job(task, stop)
 
-    tasks = [(kind, 0, args, data, torch.device("cpu")) for kind in ("RNN", "GRU")]
-    outcome = parallel.run_all(run, tasks, 2)
+    tasks = [(kind, 0, args, setup) for kind in ("RNN", "GRU")]
+    outcome = parallel.run_all(run, tasks, 2, StopRequest())
     assert [r["model"] for r in outcome.done] == ["RNN"] and outcome.failed
-    assert compare_results.finish(outcome, data, args, 1.0, tmp_path / "progress.json") == 1
+    assert compare_results.finish(outcome, setup, args, 1.0, tmp_path / "progress.json") == 1
     report = (tmp_path / "figs" / "results.md").read_text()
     assert "| RNN |" in report and "GRU seed 0 (training diverged at epoch" in report
+
+
+def test_a_run_being_collected_when_stopped_is_counted_once():
+    """on_done raises (as Ctrl-C once did, in the middle of writing the progress file): the
+    run it was collecting is not collected a second time while the set stops."""
+    calls = []
+
+    def on_done(result):
+        calls.append(result)
+        if len(calls) == 1:
+            raise Interrupted()
+
+    outcome = parallel.run_all(lambda task, stop: task, [1, 2], 1, StopRequest(), on_done)
+    assert outcome.done.count(1) == 1 and calls.count(1) == 1
+    assert outcome.interrupted is not None
+
+
+SWALLOWER = """
+import time
+try:
+    time.sleep(3)  # a library's import: the signal lands here
+except:  # noqa: E722  (the bare except of such a library)
+    pass
+"""
+
+DRIVER = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import argparse
+from seqpred import cli
+
+def body(args, stop):
+    print("importing", flush=True)
+    import swallower  # noqa: F401
+    print("imported", flush=True)
+    for _ in range(300):  # a run that checks at its safe points (the end of each epoch)
+        stop.check()
+        time.sleep(0.1)
+    print("never stopped", flush=True)
+    return 0
+
+sys.exit(cli.run(argparse.ArgumentParser(prog="driver"), body, None))
+"""
+
+
+def test_a_signal_during_an_import_that_swallows_exceptions_is_not_lost(tmp_path):
+    (tmp_path / "swallower.py").write_text(SWALLOWER)
+    (tmp_path / "driver.py").write_text(DRIVER)
+    proc = subprocess.Popen(
+        [sys.executable, str(tmp_path / "driver.py"), str(tmp_path)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    wait_for(proc, "importing")
+    time.sleep(0.5)  # inside the sleep of the swallowing import
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, out + err
+    assert "imported" in out and "never stopped" not in out and "Traceback" not in err
+
+
+def test_ctrl_c_while_the_libraries_load_is_a_quiet_exit(tmp_path):
+    """main.py and compare_results.py import PyTorch for a second or more before main() runs."""
+    for script in ("main.py", "compare_results.py"):
+        proc = start_script(script, "--dry-run", "--data-dir", str(tmp_path), cwd=tmp_path)
+        deadline = time.monotonic() + 60
+        while not catches_sigterm(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.005)  # until seqpred/__init__.py has installed its handlers
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130 and "Traceback" not in err, out + err
+        assert "while starting; nothing was written" in out
+        assert not list(tmp_path.glob("*.pt"))
+
+
+def catches_sigterm(pid: int) -> bool:
+    """Whether the process has a handler for SIGTERM yet (Linux's /proc status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & (1 << (signal.SIGTERM - 1)))

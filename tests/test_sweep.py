@@ -14,14 +14,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from seqpred import cli, flags, tuning
+from seqpred.interrupts import Interrupted, StopRequest, stop_on_signals
+
 import pytest
-import torch
 
 import data as datasets
 import sweep
 from conftest import run_script, start_script, stop_when, wait_for
-from seqpred import flags, tuning
-from seqpred.interrupts import Interrupted, signals_interrupt
 
 optuna = pytest.importorskip("optuna")
 
@@ -52,10 +52,9 @@ def test_tuning_never_touches_the_test_period(tmp_path):
     parser = sweep.build_parser()
     argv = [*TINY, "--trials", "3", "--models", "GRU", "--out-dir", str(tmp_path)]
     args = flags.finish(parser, parser.parse_args(argv), datasets.PRESETS)
-    args.impl = "torch"
-    data = datasets.prepare(args)
-    hidden = dataclasses.replace(data, test_x=Untouchable(), test_y=Untouchable())
-    sweep.run_studies(args, hidden, torch.device("cpu"))
+    setup = cli.start(args, args.models, datasets)
+    setup.data = dataclasses.replace(setup.data, test_x=Untouchable(), test_y=Untouchable())
+    sweep.run_studies(args, setup, StopRequest())
     assert len(finished_trials(tmp_path, "GRU")) == 3
 
 
@@ -190,8 +189,8 @@ def test_ctrl_c_while_workers_start_leaves_none_running(tmp_path, monkeypatch):
         return started[-1]
 
     monkeypatch.setattr(tuning.subprocess, "Popen", start)
-    with pytest.raises(Interrupted), signals_interrupt():
-        tuning.run_workers([], 3, script)
+    with pytest.raises(Interrupted), stop_on_signals() as stop:
+        tuning.run_workers([], 3, script, stop)
     assert len(started) == 3  # the signal waited until every worker was known
     assert all(p.poll() is not None for p in started)  # and then stopped each of them
 

@@ -1,12 +1,13 @@
 """The training loop of main.py: losses fall, seeds repeat, evaluation and forecasts are exact."""
 
+from seqpred import checkpoints, runtime
+
 import pytest
 import torch
 
 import data as datasets
 import main as trainer
 from models import MODEL_TYPES, build_model
-from seqpred import checkpoints, runtime
 
 CPU = torch.device("cpu")
 
