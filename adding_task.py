@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="sequences per batch (default: 100)",
     )
     p.add_argument(
-        "--lr", type=flags.positive_float, default=3e-3, help="Adam learning rate (default: 3e-3)"
+        "--lr", type=flags.learning_rate, default=3e-3, help="Adam learning rate (default: 3e-3)"
     )
     p.add_argument(
         "--hidden-size", type=flags.positive_int, default=20, help="hidden units (default: 20)"

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from seqpred import runtime
 from seqpred.csvseries import read_series_csv, season_of_dates
 from seqpred.errors import DataError, FileFormatError, FlagError
 from seqpred.fileio import load_pt, save_pt
@@ -498,8 +499,10 @@ def build_adding(length: int, seed: int = 1234) -> SeriesData:
     if length < 2:
         raise DataError("the adding problem needs --sequence-length 2 or more")
     generator = torch.Generator().manual_seed(seed)
-    train_x, train_y = adding_samples(ADDING_SIZES["train"], length, generator)
-    test_x, test_y = adding_samples(ADDING_SIZES["test"], length, generator)
+    n_bytes = 4 * 4 * length * sum(ADDING_SIZES.values())  # values, markers, x: float32
+    with runtime.enough_memory(f"--sequence-length {length}", n_bytes=n_bytes):
+        train_x, train_y = adding_samples(ADDING_SIZES["train"], length, generator)
+        test_x, test_y = adding_samples(ADDING_SIZES["test"], length, generator)
     meta = {"dataset": "adding", "sequence_length": length, "data_seed": seed, **ADDING_SIZES}
     return SeriesData(
         "adding", train_x, train_y, test_x, test_y, quantity="sum", meta=meta, kind="sequences"

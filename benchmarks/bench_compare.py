@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seqpred.bench import measure  # noqa: E402
+from measure import measure  # noqa: E402  (benchmarks/measure.py, beside this file)
 
 KINDS = ("RNN", "LSTM", "GRU")
 
@@ -77,7 +77,7 @@ def article_run(epochs: int, device_name: str, out_json: str) -> None:
             test_loss = total / len(test.dataset)
         seconds = time.perf_counter() - start
         results[kind] = {"train_seconds": seconds, "final_test_loss": test_loss}
-    Path(out_json).write_text(json.dumps({"models": results}))
+    Path(out_json).write_text(json.dumps({"models": results}), encoding="utf-8")
 
 
 # ----------------------------------------------------------------------------- one run
@@ -89,7 +89,7 @@ def run_once(mode, epochs, seeds, device, workdir: Path, root=ROOT, extra=()) ->
         cmd = [sys.executable, __file__, "--article-run", str(epochs), "--device", device,
                "--out", str(out)]  # fmt: skip
         result = measure(cmd, ROOT)
-        models = json.loads(out.read_text())["models"]
+        models = json.loads(out.read_text(encoding="utf-8"))["models"]
         evidence = None
     else:
         out = workdir / "ours"
@@ -97,7 +97,7 @@ def run_once(mode, epochs, seeds, device, workdir: Path, root=ROOT, extra=()) ->
                "--seeds", str(seeds), "--device", device, "--out-dir", str(out),
                "--data-dir", str(workdir), "--log-interval", str(10**6), *extra]  # fmt: skip
         result = measure(cmd, root)
-        report = json.loads((out / "results.json").read_text())
+        report = json.loads((out / "results.json").read_text(encoding="utf-8"))
         models = {
             kind: {
                 "train_seconds": m["summary"]["train_seconds"]["mean"],
@@ -120,7 +120,7 @@ def machine(device: str) -> str:
     """The processor (and GPU) the run was measured on, in words."""
     cpu = platform.processor() or platform.machine()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
@@ -285,7 +285,7 @@ def main(argv=None) -> int:
             extra = args.before_flags.split() if before else []
             r = run_once(mode, epochs, seeds, args.device, Path(tmp), root, extra)
         runs.append(r)
-        with open(args.json, "a") as f:
+        with open(args.json, "a", encoding="utf-8") as f:
             f.write(json.dumps(r) + "\n")
         print(
             f"{mode:7s} epochs={epochs:<3d} seeds={seeds}: {r['wall_seconds']:.1f} s wall, "

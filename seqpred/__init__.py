@@ -3,13 +3,19 @@ figures, the fast C kernels and the sweep's storage.
 
 The top-level scripts (main.py, models.py, data.py, compare_results.py, cells.py, adding_task.py,
 sweep.py) hold what the article teaches and use this package; the package never imports them.
-They import it before any other library, so that a Ctrl-C while PyTorch loads is a quiet exit.
+They import it before any other library, so that when one of them is what Python runs, what
+follows is set up first (and nothing else is, when a test or a notebook imports the package).
 """
 
+import sys as _sys
 from pathlib import Path as _Path
 
 from seqpred.interrupts import quiet_start as _quiet_start
 
-_quiet_start(
-    ("main.py", "compare_results.py", "sweep.py", "adding_task.py"), _Path(__file__).parents[1]
-)
+_SCRIPTS = ("main.py", "compare_results.py", "sweep.py", "adding_task.py")
+_main = _Path(getattr(_sys.modules.get("__main__"), "__file__", "") or ".").resolve()
+if _main.name in _SCRIPTS and _main.parent == _Path(__file__).resolve().parents[1]:
+    _quiet_start()  # a Ctrl-C while PyTorch loads: a quiet exit, not a traceback
+    for _stream in (_sys.stdout, _sys.stderr):  # text the terminal cannot show: "?", not a crash
+        if hasattr(_stream, "reconfigure"):
+            _stream.reconfigure(errors="replace")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 from pathlib import Path
 
 from seqpred.errors import FileFormatError
@@ -17,7 +18,7 @@ from seqpred.fileio import load_pt, save_pt
 
 import torch
 
-FORMAT = "seqpred-checkpoint-v1"
+FORMAT = "seqpred-checkpoint-v2"  # v2: with the checksum
 NEEDED = (
     "model_type",
     "model_args",
@@ -69,6 +70,10 @@ def run_flags(kind: str, config, args) -> dict:
     }
 
 
+# run_flags keys that are not a flag's name: how to say which flag changed
+FLAG_NAMES = {"outputs": "--predict-steps (with --strategy direct)", "model_type": "--model-type"}
+
+
 def copy_of_weights(model) -> dict:
     """The model's state_dict as CPU copies, unaffected by further training."""
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -89,11 +94,16 @@ def training_state(model, optimizer, generator, history) -> dict:
 
 
 def restore(ckpt: dict, model, optimizer, generator) -> tuple[list, list, float]:
-    """Put a checkpoint's training state back; returns its (train losses, test losses, seconds)."""
-    model.load_state_dict(ckpt["state_dict"])
-    optimizer.load_state_dict(ckpt["optimizer_state"])
-    generator.set_state(ckpt["generator_state"])
-    torch.set_rng_state(ckpt["torch_rng_state"])
+    """Put a checkpoint's training state back; returns its (train losses, test losses, seconds).
+    A state that does not fit this model (shapes, optimizer or generator state) is refused."""
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+        optimizer.load_state_dict(ckpt["optimizer_state"])
+        generator.set_state(ckpt["generator_state"])
+        torch.set_rng_state(ckpt["torch_rng_state"])
+    except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as err:
+        first = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        raise FileFormatError(f"the checkpoint does not fit this run's model: {first}") from None
     return list(ckpt["train_losses"]), list(ckpt["test_losses"]), ckpt["seconds"]
 
 
@@ -108,7 +118,6 @@ def save(path, model_type: str, model_args: dict, state: dict, run: dict, data) 
         **state,
         "final_train_loss": losses[0][-1] if losses[0] else None,
         "final_test_loss": losses[1][-1] if losses[1] else None,
-        "args": dict(run),
         "run": dict(run),
         "data": {
             "dataset": data.name,
@@ -118,31 +127,99 @@ def save(path, model_type: str, model_args: dict, state: dict, run: dict, data) 
             "fingerprint": data_fingerprint(data),
         },
     }
+    checkpoint["sha256"] = digest(checkpoint)
     save_pt(checkpoint, path)
     return Path(path)
+
+
+def digest(value) -> str:
+    """SHA-256 over every value of a checkpoint, in a fixed order: tensors by dtype, shape and
+    bytes, numbers by their exact repr, dicts by sorted key ("sha256" itself left out)."""
+    h = hashlib.sha256()
+
+    def feed(v):
+        if isinstance(v, dict):
+            h.update(b"{")
+            for k in sorted(v, key=str):
+                if k != "sha256":
+                    h.update(repr(k).encode())
+                    feed(v[k])
+            h.update(b"}")
+        elif isinstance(v, (list, tuple)):
+            h.update(b"[")
+            for item in v:
+                feed(item)
+            h.update(b"]")
+        elif isinstance(v, torch.Tensor):
+            t = v.detach().cpu().contiguous()
+            h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        else:
+            h.update(f"{type(v).__name__}:{v!r}".encode())
+
+    feed(value)
+    return h.hexdigest()
+
+
+def _number_list(v) -> bool:
+    return isinstance(v, list) and all(isinstance(x, (int, float)) for x in v)
+
+
+# What each part of a checkpoint must be: a well-formed file of the wrong shape is refused in
+# one line, before it reaches torch (whose errors are tracebacks).
+TYPES = {
+    "model_type": lambda v: v in ("RNN", "LSTM", "GRU"),
+    "model_args": lambda v: (
+        isinstance(v, dict)
+        and all(isinstance(v.get(k), int) for k in ("input_size", "hidden_size", "output_size"))
+    ),
+    "state_dict": lambda v: (
+        isinstance(v, dict) and all(isinstance(t, torch.Tensor) for t in v.values())
+    ),
+    "optimizer_state": lambda v: isinstance(v, dict) and "state" in v and "param_groups" in v,
+    "generator_state": lambda v: isinstance(v, torch.Tensor) and v.dtype == torch.uint8,
+    "torch_rng_state": lambda v: isinstance(v, torch.Tensor) and v.dtype == torch.uint8,
+    "train_losses": _number_list,
+    "test_losses": _number_list,
+    "seconds": lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v >= 0,
+    "data": lambda v: isinstance(v, dict),
+}
 
 
 def read(path) -> dict:
     """Load a checkpoint safely and check that it has every part a seqpred checkpoint has."""
     ckpt = load_pt(path, "checkpoint")
+    if ckpt.get("format") == "seqpred-checkpoint-v1":
+        raise FileFormatError(
+            f"{path} is a checkpoint of an older seqpred, without a checksum to check it by; "
+            "train the model again"
+        )
     if ckpt.get("format") != FORMAT or any(key not in ckpt for key in NEEDED):
         raise FileFormatError(f"{path} is not a valid seqpred checkpoint file")
-    if isinstance(ckpt["model_args"], dict):  # older checkpoints named the --impl there
-        ckpt["model_args"].pop("impl", None)
+    if ckpt.get("sha256") != digest(ckpt):
+        raise FileFormatError(
+            f"{path} is damaged: its contents do not match the checksum written with them (a "
+            "changed byte, on the disk or in a copy); it cannot be used"
+        )
+    bad = [key for key, ok in TYPES.items() if not ok(ckpt[key])]
+    if not bad and len(ckpt["train_losses"]) != len(ckpt["test_losses"]):
+        bad = ["train_losses"]
+    if bad:
+        raise FileFormatError(f"{path} is not a valid seqpred checkpoint file (its {bad[0]})")
     return ckpt
 
 
 def check_resume(ckpt: dict, path, run: dict, data, epochs: int) -> None:
     """A checkpoint can only continue the run the flags describe: refuse any difference, naming
     the flag. `run` maps flag names (without --, with _) to this run's values."""
-    saved = {**ckpt.get("args", {}), **ckpt.get("run", {})}
+    saved = dict(ckpt.get("run", {}))
     saved.setdefault("model_type", ckpt["model_type"])
     for key, ours in run.items():
         if key not in saved:
             continue  # an older checkpoint that did not record this flag
         theirs = saved[key]
         if theirs != ours:
-            flag = "--" + key.replace("_", "-")
+            flag = FLAG_NAMES.get(key, "--" + key.replace("_", "-"))
             raise FileFormatError(
                 f"{path} was trained with {flag} {theirs}, but this run asks for {ours}; "
                 f"pass {flag} {theirs} to resume it (a resumed run must be the same run)"

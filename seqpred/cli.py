@@ -25,8 +25,13 @@ def clean_errors(parser: argparse.ArgumentParser):
         yield
     except FlagError as err:
         parser.error(str(err))
-    except (DataError, FileNotFoundError, FileFormatError, OSError, MemoryError) as err:
-        raise SystemExit(f"{parser.prog}: error: {err}") from None
+    except MemoryError:
+        raise SystemExit(
+            f"{parser.prog}: error: out of memory; use smaller values (--hidden-size, "
+            "--batch-size, --sequence-length)"
+        ) from None
+    except (DataError, FileNotFoundError, FileFormatError, OSError) as err:
+        raise SystemExit(f"{parser.prog}: error: {err or type(err).__name__}") from None
 
 
 def run(parser: argparse.ArgumentParser, body, args, *more) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -29,11 +30,14 @@ def atomic_write(path: str | Path, mode: str = "wb"):
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder, not a file")
+    if path.exists() and not path.is_file():
+        raise OSError(f"{path} exists and is not a regular file; seqpred will not replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")  # named before the try
+    tmp = temporary_name(path)  # named before the try
+    text = {} if "b" in mode else {"encoding": "utf-8"}  # text is UTF-8 in any locale
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, mode) as f:
+        with os.fdopen(fd, mode, **text) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -112,8 +116,33 @@ def check_writable(directory: str | Path) -> None:
 
 
 def check_file_target(path: str | Path, flag: str) -> None:
-    """A file we will write must not be an existing folder; its folder must be writable."""
+    """A file we will write (atomically: a temporary file beside it, then a rename) must be a
+    regular file if it exists (never a folder, a pipe or a device: the rename would replace
+    it), and the temporary file must be creatable: its folder writable, its longer name within
+    the file system's limit. Checked before training, so the model is never lost after it."""
     path = Path(path)
     if path.is_dir():
         raise FlagError(f"{flag} {path} is a folder; give a file name, e.g. {path / 'model.pt'}")
+    if path.exists() and not path.is_file():
+        raise FlagError(
+            f"{flag} {path} exists and is not a regular file (a pipe, a device, a socket?); "
+            "seqpred would replace it; give the name of a file"
+        )
     check_writable(path.parent)
+    probe = temporary_name(path)
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as err:
+        if err.errno == errno.ENAMETOOLONG:
+            raise FlagError(
+                f"{flag}: the name {path.name!r} is too long here ({len(path.name)} characters; "
+                f"seqpred first writes {len(probe.name)}-character temporary files beside it)"
+            ) from None
+        raise OSError(f"cannot write to {path.parent}: {err.strerror or err}") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def temporary_name(path: Path) -> Path:
+    """The temporary file atomic_write writes first, beside `path`."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")

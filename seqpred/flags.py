@@ -12,6 +12,8 @@ from seqpred.errors import FlagError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
+MAX_SEEDS = 1000  # --seeds: more runs than anyone waits for is a typo
+MAX_PARAMS = 10**9  # --match-params: far beyond any machine this runs on
 
 
 # ----------------------------------------------------------------------------- value types
@@ -43,6 +45,21 @@ def positive_float(text: str) -> float:
     return value
 
 
+def learning_rate(text: str) -> float:
+    """A positive step size that float32, in which the weights train, can hold."""
+    value = positive_float(text)
+    if value > 3.4e38:
+        raise argparse.ArgumentTypeError(f"must be at most 3.4e38 (float32's largest), got {text}")
+    return value
+
+
+def seeds(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SEEDS}, got {text}")
+    return value
+
+
 def unit_interval(text: str) -> float:
     value = float(text)
     if not 0 <= value < 1:
@@ -60,7 +77,12 @@ def open_fraction(text: str) -> float:
 def match_params(text: str) -> int | str:
     """A parameter count, or a model type whose count at --hidden-size is the target."""
     if text.isdigit():
-        return positive_int(text)
+        value = positive_int(text)
+        if value > MAX_PARAMS:
+            raise argparse.ArgumentTypeError(
+                f"must be at most {MAX_PARAMS:.0e} parameters, got {text}"
+            )
+        return value
     return text.upper()
 
 
@@ -182,7 +204,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help="windows per batch when computing the test loss (default: 1000)",
     )
     t.add_argument(
-        "--lr", type=positive_float, default=1e-3, help="Adam learning rate (default: 1e-3)"
+        "--lr", type=learning_rate, default=1e-3, help="Adam learning rate (default: 1e-3)"
     )
     t.add_argument(
         "--seed",
@@ -286,10 +308,10 @@ def add_run_set_arguments(
     )
     parser.add_argument(
         "--seeds",
-        type=positive_int,
+        type=seeds,
         default=1,
         help="train every model with seeds --seed, --seed+1, ...; metrics are reported as "
-        "mean ± standard deviation across them (default: 1)",
+        f"mean ± standard deviation across them; at most {MAX_SEEDS} (default: 1)",
     )
     parser.add_argument(
         "--jobs",
@@ -325,6 +347,9 @@ def finish(
     for flags the data set cannot work with. Every problem is a parser.error (exit 2).
     """
     csv_flags = [f for f in ("csv", "column", "date_column") if getattr(args, f) is not None]
+    for name in ("column", "date_column"):
+        if getattr(args, name, None) is not None and not getattr(args, name).strip():
+            parser.error(f"--{name.replace('_', '-')} is empty; give the column's name")
     if args.dataset == "csv":
         if args.csv is None or args.column is None:
             parser.error("--dataset csv needs --csv PATH and --column NAME")

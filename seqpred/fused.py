@@ -52,9 +52,13 @@ class FusedUnavailable(RuntimeError):
 def _load(dtype: torch.dtype) -> ctypes.CDLL | FusedUnavailable:
     """The kernels for float32 or float64, or why not; a failed build is not retried."""
     extra = ["-DSEQPRED_DOUBLE"] if dtype == torch.float64 else []
+    name = f"fused_rnn_{'f64' if extra else 'f32'}"
     try:
-        path = kernelcache.build(SOURCE, FLAGS + extra, f"fused_rnn_{'f64' if extra else 'f32'}")
-        lib = ctypes.CDLL(str(path))
+        path = kernelcache.build(SOURCE, FLAGS + extra, name)
+        try:
+            lib = ctypes.CDLL(str(path))
+        except OSError:  # its checksum matched, but it does not load: built anew, once
+            lib = ctypes.CDLL(str(kernelcache.build(SOURCE, FLAGS + extra, name, rebuild=True)))
     except (kernelcache.BuildError, OSError) as err:
         return FusedUnavailable(str(err))
     for name in KERNELS:

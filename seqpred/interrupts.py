@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import sys
 import threading
 
 NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
@@ -105,17 +104,11 @@ def say(text: str) -> None:
         print(text, flush=True)
 
 
-def quiet_start(script_names: tuple[str, ...], folder) -> None:
-    """While one of the scripts loads its libraries (a second or more): Ctrl-C or SIGTERM exits
-    at once with the shell's status and one line, not a KeyboardInterrupt traceback. Nothing has
-    been written yet, so nothing can be lost. Only when such a script is what Python runs."""
-    from pathlib import Path
-
-    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    if not main_file or threading.current_thread() is not threading.main_thread():
-        return
-    path = Path(main_file).resolve()
-    if path.name not in script_names or path.parent != Path(folder).resolve():
+def quiet_start() -> None:
+    """While a script loads its libraries (a second or more): Ctrl-C or SIGTERM exits at once
+    with the shell's status and one line, not a KeyboardInterrupt traceback. Nothing has been
+    written yet, so nothing can be lost. stop_on_signals() takes over once main() runs."""
+    if threading.current_thread() is not threading.main_thread():
         return
 
     def leave(signum, _frame):

@@ -16,6 +16,7 @@ import hashlib
 import os
 import platform
 import secrets
+import shlex
 import stat
 import subprocess
 from pathlib import Path
@@ -28,19 +29,29 @@ class BuildError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("SEQPRED_CACHE_DIR") or Path.home() / ".cache" / "seqpred")
+    """$SEQPRED_CACHE_DIR, else $XDG_CACHE_HOME/seqpred, else ~/.cache/seqpred."""
+    if os.environ.get("SEQPRED_CACHE_DIR"):
+        return Path(os.environ["SEQPRED_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "seqpred"
 
 
 def private_folder(folder: Path) -> Path:
     """Create `folder` as 0700 if needed; refuse it if it is not ours or others can write to it."""
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        missing = [p for p in [folder, *folder.parents] if not p.exists()]
+        for parent in reversed(missing):  # each one private, whatever the umask
+            parent.mkdir(mode=0o700, exist_ok=True)
         info = folder.lstat()
     except OSError as err:
-        raise BuildError(f"cannot use the cache folder {folder}: {err.strerror or err}") from None
+        raise BuildError(
+            f"cannot use the cache folder {folder}: {err.strerror or err}; set SEQPRED_CACHE_DIR "
+            "to a folder of your own (it is created private)"
+        ) from None
     problem = None
     if not stat.S_ISDIR(info.st_mode):
         problem = "is not a folder (a symbolic link?)"
+    elif os.name == "nt":
+        pass  # no POSIX owner or mode bits there: a folder in the user's profile is private
     elif hasattr(os, "getuid") and info.st_uid != os.getuid():
         problem = "belongs to another user"
     elif info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
@@ -56,7 +67,7 @@ def private_folder(folder: Path) -> Path:
 def cpu_signature() -> str:
     """This CPU's model and instruction-set features: what -march=native compiles for."""
     try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
     except OSError:
         lines = []
     wanted = ("vendor_id", "model name", "flags", "cpu family", "model", "Features", "CPU part")
@@ -74,8 +85,9 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build(source: Path, flags: list[str], name: str) -> Path:
-    """A verified shared library built from `source` with `flags`; compiled only when needed."""
+def build(source: Path, flags: list[str], name: str, rebuild: bool = False) -> Path:
+    """A verified shared library built from `source` with `flags`; compiled only when needed
+    (or `rebuild`: when a library whose checksum matched would not load)."""
     compiler = os.environ.get("CC", "cc")
     key = hashlib.sha256(
         "\n".join([sha256(source), compiler, *flags, cpu_signature()]).encode()
@@ -83,7 +95,11 @@ def build(source: Path, flags: list[str], name: str) -> Path:
     folder = private_folder(cache_dir())
     library, digest = folder / f"{name}_{key}.so", folder / f"{name}_{key}.so.sha256"
     try:
-        if library.is_file() and digest.read_text().strip() == sha256(library):
+        if (
+            not rebuild
+            and library.is_file()
+            and digest.read_text(encoding="utf-8").strip() == sha256(library)
+        ):
             return library
     except OSError:
         pass  # no checksum yet: build it
@@ -99,15 +115,21 @@ def build(source: Path, flags: list[str], name: str) -> Path:
 
 
 def compile_to(out: Path, source: Path, flags: list[str], compiler: str) -> None:
-    """Run the compiler: -march=native first (this CPU's vector width), plain flags if refused."""
-    errors = ["(no message)"]
+    """Run the compiler ($CC split as a shell would: "ccache gcc"): -march=native first (this
+    CPU's vector width), plain flags if refused."""
+    try:
+        command = shlex.split(compiler) or ["cc"]
+    except ValueError as err:
+        raise BuildError(f"cannot read the C compiler {compiler!r} ($CC): {err}") from None
+    error = ""
     for arch in (["-march=native"], []):
-        cmd = [compiler, *flags, *arch, "-o", str(out), str(source), "-lm"]
+        cmd = [*command, *flags, *arch, "-o", str(out), str(source), "-lm"]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         except (OSError, subprocess.TimeoutExpired) as err:
             raise BuildError(f"cannot run the C compiler {compiler!r}: {err}") from None
         if proc.returncode == 0:
             return
-        errors = proc.stderr.strip().splitlines()[-1:] or errors
-    raise BuildError(f"compiling {source.name} failed: {errors[0]}")
+        last = proc.stderr.strip().splitlines()[-1:]
+        error = last[0] if last else f"{command[0]} exited with status {proc.returncode}"
+    raise BuildError(f"compiling {source.name} failed: {error}")

@@ -133,7 +133,7 @@ def seeded(seed: int):
 def available_memory() -> int | None:
     """Bytes of memory the system can still give (Linux's MemAvailable), None if unknown."""
     try:
-        lines = Path("/proc/meminfo").read_text().splitlines()
+        lines = Path("/proc/meminfo").read_text(encoding="utf-8").splitlines()
     except OSError:
         return None
     for line in lines:
@@ -143,15 +143,16 @@ def available_memory() -> int | None:
 
 
 @contextlib.contextmanager
-def enough_memory(what: str, n_params: int = 0):
+def enough_memory(what: str, n_params: int = 0, n_bytes: int = 0):
     """Within: an allocation that fails becomes one line naming the flags that asked for it.
 
-    A model whose weights, gradients and Adam's two averages (4 floats per parameter) would not
-    fit at all is refused before anything is allocated: with memory overcommitted, the
-    allocation itself may succeed and the process be killed when it first touches the pages.
+    A model whose weights, gradients and Adam's two averages (4 floats per parameter), or data
+    of n_bytes, that would not fit at all is refused before anything is allocated: with memory
+    overcommitted, the allocation itself may succeed and the process be killed when it first
+    touches the pages.
     """
     free = available_memory()
-    if free is not None and 16 * n_params > free:
+    if free is not None and 16 * n_params + n_bytes > free:
         raise FlagError(f"not enough memory for {what}; use smaller values")
     try:
         yield

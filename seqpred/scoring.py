@@ -441,15 +441,16 @@ def matched_hidden_sizes(target, kinds, hidden, inputs, outputs, layers) -> dict
         target = parameter_count(target, hidden, inputs, outputs, layers)
     sizes = {}
     for kind in kinds:
-        best, h = 1, 1
-        while True:
-            gap = abs(parameter_count(kind, h, inputs, outputs, layers) - target)
-            if gap < abs(parameter_count(kind, best, inputs, outputs, layers) - target):
-                best = h
-            if parameter_count(kind, h, inputs, outputs, layers) > target:
-                break
-            h += 1
-        sizes[kind] = best
+        # count(h) = a h^2 + b h + c rises with h: the nearest whole h is next to the root
+        gates = {"RNN": 1, "GRU": 3, "LSTM": 4}[kind]
+        a = gates * (2 * layers - 1)
+        b = gates * (inputs + 2) + 2 * gates * (layers - 1) + outputs
+        c = outputs - target
+        root = (-b + math.sqrt(max(0.0, b * b - 4 * a * c))) / (2 * a)
+        near = {max(1, math.floor(root) + d) for d in (-1, 0, 1, 2)}
+        sizes[kind] = min(
+            near, key=lambda h: (abs(parameter_count(kind, h, inputs, outputs, layers) - target), h)
+        )
     return sizes
 
 

@@ -1,13 +1,17 @@
-"""The benchmark's helpers: run a command in a fresh process and measure its wall time, CPU time
-and the peak memory of its whole process tree."""
+"""The benchmarks' helper: run a command in a fresh process and measure its wall time, CPU time
+and the peak memory of its whole process tree (Linux's /proc; elsewhere, time only)."""
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+try:
+    import resource  # POSIX: the CPU time of finished children
+except ImportError:  # Windows
+    resource = None
 
 
 def tree_memory_mb(root_pid: int) -> tuple[float, float, float]:
@@ -18,7 +22,7 @@ def tree_memory_mb(root_pid: int) -> tuple[float, float, float]:
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = stat.read_text(encoding="utf-8").rsplit(")", 1)[1].split()
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
@@ -28,7 +32,7 @@ def tree_memory_mb(root_pid: int) -> tuple[float, float, float]:
         pid = todo.pop()
         todo += children.get(pid, [])
         try:
-            lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+            lines = Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="utf-8").splitlines()
         except OSError:
             continue
         for line in lines:
@@ -42,7 +46,7 @@ def tree_memory_mb(root_pid: int) -> tuple[float, float, float]:
 
 def measure(cmd: list[str], cwd: Path) -> dict:
     """Run a command, sampling its process tree's memory every 50 ms; wall, CPU and peaks."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = cpu_of_children()
     start = time.perf_counter()
     # stderr to a file, not a pipe: a pipe nobody reads until the end blocks a chatty child
     with tempfile.TemporaryFile() as err:
@@ -53,12 +57,12 @@ def measure(cmd: list[str], cwd: Path) -> dict:
                 peak[key] = max(peak[key], value)
             time.sleep(0.05)
         wall = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        after = cpu_of_children()
         err.seek(0)
         stderr = err.read().decode(errors="replace")
     if proc.returncode != 0:
         raise SystemExit(f"bench: {' '.join(cmd)} failed:\n{stderr[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = None if after is None else after - before
     return {
         "wall_seconds": wall,
         "cpu_seconds": cpu,
@@ -66,3 +70,11 @@ def measure(cmd: list[str], cwd: Path) -> dict:
         "peak_pss_mb": peak["pss"],
         "largest_process_mb": peak["largest"],
     }
+
+
+def cpu_of_children() -> float | None:
+    """User and system CPU seconds of the finished child processes (None without `resource`)."""
+    if resource is None:
+        return None
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
