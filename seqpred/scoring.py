@@ -613,7 +613,9 @@ def evaluate_runs(runs: list[dict], data, args, pairs=None) -> dict:
         "best_baseline": best,
         "models": {},
     }
-    for kind in dict.fromkeys(r["model"] for r in runs):
+    ran = dict.fromkeys(r["model"] for r in runs)
+    asked = [k for k in getattr(args, "models", []) if k in ran]  # the order the user gave
+    for kind in asked + [k for k in ran if k not in asked]:
         model_runs = sorted((r for r in runs if r["model"] == kind), key=lambda r: r["seed"])
         scored = [score_run(r, s, baselines, best) for r in model_runs]
         report["models"][kind] = {

@@ -270,9 +270,13 @@ def missing_trials(studies: dict, n_trials: int) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- local workers
+PARENT = "SEQPRED_SWEEP_PARENT"  # the pid of the sweep that started a worker
+
+
 def watch_parent() -> None:
-    """In a worker: stop (as on SIGTERM) as soon as the process that started it is gone."""
-    parent = os.getppid()
+    """In a worker: stop (as on SIGTERM) as soon as the sweep that started it is gone, even if
+    it died while this worker was still loading its libraries."""
+    parent = int(os.environ.get(PARENT, os.getppid()))
     if sys.platform == "linux":  # the kernel's own notice, at once
         with contextlib.suppress(OSError, AttributeError):
             import ctypes
@@ -285,8 +289,7 @@ def watch_parent() -> None:
             time.sleep(1)
         os.kill(os.getpid(), signal.SIGTERM)
 
-    if parent != 1:
-        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def run_workers(argv: list[str], n: int, script: Path, stop) -> list[str]:
@@ -297,7 +300,8 @@ def run_workers(argv: list[str], n: int, script: Path, stop) -> list[str]:
     try:
         for i in range(1, n + 1):
             cmd = [sys.executable, str(script), *argv, "--worker-id", str(i)]
-            procs.append(subprocess.Popen(cmd))
+            env = {**os.environ, PARENT: str(os.getpid())}
+            procs.append(subprocess.Popen(cmd, env=env))
         while any(p.poll() is None for p in procs):
             stop.check()
             time.sleep(0.2)

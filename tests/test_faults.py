@@ -1,14 +1,22 @@
 """Faults and hostile input: Ctrl-C, divergence, bad paths, resuming, crafted pickles, bad flags."""
 
+import argparse
+import os
 import pathlib
+import stat
 import subprocess
 import sys
+from pathlib import Path
+
+from seqpred import checkpoints, cli, fileio, fused, runtime
+from seqpred.errors import FlagError
 
 import pytest
 import torch
 
+import compare_results
 import main as trainer
-from conftest import run_script
+from conftest import ROOT, run_script
 
 
 def test_divergence_stops_with_a_message_and_writes_nothing(tiny_flags, tmp_path):
@@ -187,3 +195,157 @@ def test_a_checkpoint_resumes_under_another_implementation(tiny_flags, tmp_path)
     args = [*flags, "--impl", "torch", "--epochs", "3", "--resume", str(half)]
     assert trainer.main([*args, "--save-model", str(resumed)]) == 0
     assert len(torch.load(resumed, weights_only=True)["train_losses"]) == 3
+
+
+# ----------------------------------------------------------------------------- survives learners
+def one_line_error(capsys, call, status):
+    """call() exits with `status` and one error line, no traceback; returns the line."""
+    with pytest.raises(SystemExit) as stop:
+        call()
+    err = capsys.readouterr().err
+    code = stop.value.code if isinstance(stop.value.code, int) else 1
+    text = err if isinstance(stop.value.code, int) else str(stop.value.code)
+    assert code == status and "Traceback" not in text, text
+    return text.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--lr", "1e300"], "--lr: must be at most 3.4e38"),
+        (["--dataset", "adding", "--sequence-length", "10000000"], "not enough memory for --seq"),
+        (["--seeds", "4294967296"], "--seeds: must be at most 1000"),
+        (["--match-params", "1000000000000000000"], "--match-params: must be at most"),
+    ],
+)
+def test_values_beyond_what_can_work_are_one_line(tiny_flags, capsys, extra, message):
+    argv = [*tiny_flags, *extra]
+    if "--dataset" in extra:  # the adding problem takes none of the series' flags
+        argv = ["--device", "cpu", *extra]
+    script = compare_results if "--seeds" in extra or "--match-params" in extra else trainer
+    assert message in one_line_error(capsys, lambda: script.main(argv), 2)
+
+
+def test_an_empty_column_name_is_one_line(tmp_path, capsys):
+    path = tmp_path / "s.csv"
+    path.write_text("v\n" + "".join(f"{i}\n" for i in range(50)))
+    argv = ["--dataset", "csv", "--csv", str(path), "--column", "", "--device", "cpu"]
+    assert "--column is empty" in one_line_error(capsys, lambda: trainer.main(argv), 2)
+
+
+def test_auto_picks_torch_beyond_the_kernels_sizes():
+    cpu = torch.device("cpu")
+    assert runtime.resolve_impl("auto", cpu, fused.MAX_SIZE + 1) == "torch"
+    with pytest.raises(runtime.DeviceError, match="up to 4096"):
+        runtime.resolve_impl("fused", cpu, 5000)
+    assert "not 5000" in runtime.describe("torch", cpu, ["LSTM"], "auto", 5000)
+
+
+def test_a_memory_error_says_so(capsys):
+    parser = argparse.ArgumentParser(prog="x.py")
+
+    def body(args, stop):
+        raise MemoryError()
+
+    line = one_line_error(capsys, lambda: cli.run(parser, body, None), 1)
+    assert "out of memory" in line
+
+
+def saved_checkpoint(tiny_flags, tmp_path, *more):
+    path = tmp_path / "model.pt"
+    assert trainer.main([*tiny_flags, "--save-model", str(path), *more]) == 0
+    return path
+
+
+def rewrite(path, **changes):
+    """The checkpoint with some fields changed, its checksum made to match again."""
+    ckpt = torch.load(path, weights_only=True)
+    ckpt.update(changes)
+    ckpt["sha256"] = checkpoints.digest(ckpt)
+    torch.save(ckpt, path)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["shapes", "train_losses", "optimizer_state", "generator_state", "seconds"],
+)
+def test_a_checkpoint_with_wrong_fields_is_refused_in_one_line(
+    tiny_flags, tmp_path, capsys, change
+):
+    path = saved_checkpoint(tiny_flags, tmp_path)
+    ckpt = torch.load(path, weights_only=True)
+    changes = {
+        "shapes": {"state_dict": {k: v[:1] for k, v in ckpt["state_dict"].items()}},
+        "train_losses": {"train_losses": 5},
+        "optimizer_state": {"optimizer_state": {"state": 1, "param_groups": "x"}},
+        "generator_state": {"generator_state": torch.zeros(3, dtype=torch.uint8)},
+        "seconds": {"seconds": "x"},
+    }[change]
+    rewrite(path, **changes)
+    argv = [*tiny_flags, "--epochs", "3", "--resume", str(path)]
+    line = one_line_error(capsys, lambda: trainer.main(argv), 1)
+    assert str(path) in line or "does not fit" in line
+
+
+def flip_a_bit_in(path, data: bytes) -> None:
+    raw = bytearray(path.read_bytes())
+    at = raw.find(data)
+    assert at >= 0 and raw.find(data, at + 1) < 0  # found once: the tensor's own bytes
+    raw[at + len(data) // 2] ^= 0x10
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("what", ["weight", "rng"])
+def test_a_flipped_bit_in_a_checkpoint_is_refused(tiny_flags, tmp_path, capsys, what):
+    path = saved_checkpoint(tiny_flags, tmp_path)
+    ckpt = torch.load(path, weights_only=True)
+    tensor = (
+        ckpt["state_dict"]["lstm.weight_hh_l0"] if what == "weight" else ckpt["generator_state"]
+    )
+    flip_a_bit_in(path, tensor.numpy().tobytes())
+    torch.load(path, weights_only=True)  # torch itself reads it without complaint
+    argv = [*tiny_flags, "--epochs", "3", "--resume", str(path)]
+    assert "is damaged" in one_line_error(capsys, lambda: trainer.main(argv), 1)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_save_model_never_replaces_a_pipe_or_a_device(tiny_flags, tmp_path, capsys):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    argv = [*tiny_flags, "--save-model", str(fifo)]
+    assert "not a regular file" in one_line_error(capsys, lambda: trainer.main(argv), 2)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    if Path("/dev/null").exists():  # checked without training: nothing could replace it
+        with pytest.raises(FlagError, match="not a regular file"):
+            fileio.check_file_target("/dev/null", "--save-model")
+
+
+@pytest.mark.skipif(not hasattr(os, "pathconf"), reason="no pathconf here")
+def test_a_save_model_name_too_long_for_its_temporary_file_fails_before_training(
+    tiny_flags, tmp_path, capsys
+):
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    name = tmp_path / ("m" * (limit - 3) + ".pt")  # fits, but its temporary name would not
+    argv = [*tiny_flags, "--save-model", str(name)]
+    line = one_line_error(capsys, lambda: trainer.main(argv), 2)
+    assert "too long" in line and "epoch" not in capsys.readouterr().out
+
+
+def test_a_changed_horizon_under_direct_names_the_real_flag(tiny_flags, tmp_path, capsys):
+    path = saved_checkpoint(tiny_flags, tmp_path, "--strategy", "direct")
+    argv = [*tiny_flags, "--strategy", "direct", "--predict-steps", "4", "--epochs", "3",
+            "--resume", str(path)]  # fmt: skip
+    line = one_line_error(capsys, lambda: trainer.main(argv), 1)
+    assert "--predict-steps (with --strategy direct) 5" in line and "--outputs" not in line
+
+
+def test_the_comparison_runs_in_the_c_locale(tiny_flags, tmp_path):
+    """Under LC_ALL=C without Python's UTF-8 mode, results.md ("−", "Δ") is still written."""
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": ""}
+    argv = [sys.executable, "-X", "utf8=0", str(ROOT / "compare_results.py"), *tiny_flags,
+            "--models", "RNN", "GRU", "--jobs", "1"]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, cwd=tmp_path, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    text = (tmp_path / "figs" / "results.md").read_bytes().decode("utf-8")
+    assert "RNN − GRU" in text and "Δ" in text
+    assert not (tmp_path / "figs" / "runs-in-progress.json").exists()

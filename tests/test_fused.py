@@ -18,6 +18,7 @@ from conftest import ROOT
 from models import build_model
 
 pytestmark = pytest.mark.skipif(not fused.available()[0], reason="no C compiler for fused.py")
+posix = pytest.mark.skipif(os.name != "posix", reason="shell-script compilers, POSIX modes")
 
 
 @pytest.mark.parametrize("function", [fused._RNNFunction, fused._LSTMFunction, fused._GRUFunction])
@@ -189,6 +190,7 @@ def counting_compiler(tmp_path):
     return script, calls
 
 
+@posix
 def test_a_built_library_is_reused_without_compiling_again(cache, tmp_path, monkeypatch):
     compiler, calls = counting_compiler(tmp_path)
     monkeypatch.setenv("CC", str(compiler))
@@ -240,6 +242,7 @@ def test_the_cache_key_covers_the_cpu(cache, monkeypatch):
     assert elsewhere != here and here.exists() and elsewhere.exists()
 
 
+@posix
 def test_a_cache_folder_others_can_write_to_is_refused(tmp_path, monkeypatch):
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -257,6 +260,7 @@ def test_a_cache_folder_others_can_write_to_is_refused(tmp_path, monkeypatch):
     assert not list(shared.iterdir())
 
 
+@posix
 def test_a_failed_build_is_not_retried(cache, tmp_path, monkeypatch):
     calls = tmp_path / "calls"
     compiler = tmp_path / "failing-cc"
@@ -279,3 +283,66 @@ def test_fused_layers_check_their_inputs_as_nn_does():
         fused.GRU(1, 4)(torch.randn(5, 1))
     # and a model that fits its input still runs
     assert fused.LSTM(2, 4).double()(torch.randn(3, 5, 2, dtype=torch.double))[0].shape == (3, 5, 4)
+
+
+def test_the_cache_follows_xdg_cache_home(tmp_path, monkeypatch):
+    monkeypatch.delenv("SEQPRED_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert kernelcache.cache_dir() == tmp_path / "xdg" / "seqpred"
+    monkeypatch.setenv("SEQPRED_CACHE_DIR", str(tmp_path / "mine"))
+    assert kernelcache.cache_dir() == tmp_path / "mine"
+
+
+@posix
+def test_a_compiler_command_with_arguments_is_split_like_a_shell(cache, tmp_path, monkeypatch):
+    """CC="ccache gcc" is a command and its argument, not one program's name."""
+    compiler, calls = counting_compiler(tmp_path)
+    monkeypatch.setenv("CC", f"env SEQPRED_TEST=1 {compiler}")
+    assert build_small(cache).is_file() and calls.read_text().count("run") == 1
+
+
+@posix
+def test_a_compiler_failing_silently_is_named_with_its_exit_status(cache, tmp_path, monkeypatch):
+    compiler = tmp_path / "quiet-cc"
+    compiler.write_text("#!/bin/sh\nexit 3\n")
+    compiler.chmod(0o755)
+    monkeypatch.setenv("CC", str(compiler))
+    with pytest.raises(kernelcache.BuildError, match="exited with status 3"):
+        build_small(cache)
+
+
+def test_a_garbage_library_with_a_matching_checksum_is_rebuilt(cache):
+    library = build_f32()
+    library.write_bytes(b"\x7fELF but not a library")
+    library.with_name(library.name + ".sha256").write_text(kernelcache.sha256(library) + "\n")
+    fused.reset()
+    ok, why = fused.available()
+    assert ok, why
+    assert library.read_bytes().startswith(b"\x7fELF") and len(library.read_bytes()) > 1000
+
+
+@posix
+def test_new_cache_folders_are_private_whatever_the_umask(tmp_path, monkeypatch):
+    folder = tmp_path / "a" / "b" / "cache"
+    old = os.umask(0)
+    try:
+        kernelcache.private_folder(folder)
+    finally:
+        os.umask(old)
+    for made in (tmp_path / "a", tmp_path / "a" / "b", folder):
+        assert made.stat().st_mode & 0o777 == 0o700, made
+
+
+def test_a_cache_folder_that_cannot_be_made_names_the_variable(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(kernelcache.BuildError, match="SEQPRED_CACHE_DIR"):
+        kernelcache.private_folder(blocker / "cache")
+
+
+def test_windows_folders_have_no_mode_bits_to_refuse(tmp_path, monkeypatch):
+    open_to_all = tmp_path / "shared"
+    open_to_all.mkdir()
+    open_to_all.chmod(0o777)  # what every folder looks like to Python on Windows
+    monkeypatch.setattr(kernelcache.os, "name", "nt")
+    assert kernelcache.private_folder(open_to_all) == open_to_all

@@ -20,6 +20,9 @@ import data as datasets
 import main as trainer
 from conftest import ROOT, leftovers, run_script, start_script, stop_when, wait_for
 
+# Real signals to real subprocesses, /proc: POSIX only (Windows has neither SIGTERM nor /proc).
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+
 STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
 NAME = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
@@ -66,7 +69,7 @@ def test_a_second_ctrl_c_and_a_sigterm_do_not_cut_the_partial_results_short(tiny
     assert not leftovers(tmp_path)
 
 
-def test_a_process_killed_outright_leaves_its_finished_runs_on_disk(tiny_flags, tmp_path):
+def test_a_process_killed_outright_leaves_its_finished_runs_on_disk(tiny_flags, tmp_path, capsys):
     """kill -9 (or the out-of-memory killer) gives no chance to clean up: every finished run
     was written as it finished."""
     flags_ = [*tiny_flags, "--models", "RNN", "--seeds", "4", "--jobs", "2", "--epochs", "60"]
@@ -79,10 +82,10 @@ def test_a_process_killed_outright_leaves_its_finished_runs_on_disk(tiny_flags, 
     assert len(progress["finished_runs"][0]["test_losses"]) == 60
     kept = {(r["model"], r["seed"]): r["test_losses"] for r in progress["finished_runs"]}
     # the rerun continues: the finished runs are kept as they were, the rest trained
-    again = run_script("compare_results.py", *flags_, cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
-    assert f"Resuming: {len(kept)} finished run(s)" in again.stdout
-    assert again.stdout.count("] RNN seed") == 4 - len(kept)
+    assert compare_results.main(flags_) == 0  # the rerun, in this process
+    out = capsys.readouterr().out
+    assert f"Resuming: {len(kept)} finished run(s)" in out
+    assert out.count("] RNN seed") == 4 - len(kept)
     report = json.loads((tmp_path / "figs" / "results.json").read_text())
     runs = report["models"]["RNN"]["runs"]
     assert sorted(r["seed"] for r in runs) == [0, 1, 2, 3]
