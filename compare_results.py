@@ -1,17 +1,21 @@
 """Train the RNN, the LSTM and the GRU with the same flags, over one or more seeds, and compare.
 
-    python compare_results.py                     # the sine wave, one seed
-    python compare_results.py --seeds 5           # every metric as mean ± std over 5 seeds
-    python compare_results.py --dataset elnino    # monthly sea-surface temperature
+    python compare_results.py                        # the sine wave, one seed
+    python compare_results.py --seeds 5              # every metric as mean ± std over 5 seeds
+    python compare_results.py --dataset elnino       # monthly sea-surface temperature
+    python compare_results.py --dataset collection   # every series of datasets/collection.csv
 
 Writes into --out-dir: loss_curves.png, predictions.png (free-running forecasts), one_step.png
-(one-step predictions over the test period), gradient_flow.png, lstm_gates.png, results.md and
-results.json. Every run uses main.py's training loop; seqpred/ scores, tabulates and draws.
+(one-step predictions over the test period), horizon.png, gradient_flow.png, lstm_gates.png,
+results.md and results.json. With --dataset collection, each series' own in a folder of its
+name, and across the series results.md, results.json and ranks.png. Every run uses main.py's
+training loop; seqpred/ scores, tabulates and draws.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -38,7 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
         "write comparison figures and tables.",
     )
     flags.add_run_set_arguments(parser, MODEL_TYPES)
-    flags.add_data_arguments(parser, datasets.DATASETS)
+    flags.add_data_arguments(parser, [*datasets.DATASETS, "collection"])
+    parser.add_argument(
+        "--manifest",
+        metavar="PATH",
+        help="with --dataset collection: the list of series (default: datasets/collection.csv)",
+    )
     flags.add_model_arguments(parser, trainer.IMPLEMENTATIONS)
     flags.add_training_arguments(parser)
     flags.add_forecast_arguments(parser)
@@ -49,15 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
 def run_job(task: tuple, stop) -> dict:
     """Train one model with one seed; return plain numbers and lists (JSON-able)."""
     kind, seed, args, setup = task
-    return train_and_describe(kind, seed, args, setup, stop, kind,
-                              hidden_size=setup.hidden_sizes[kind])  # fmt: skip
+    run = train_and_describe(kind, seed, args, setup, stop, kind,
+                             hidden_size=setup.hidden_sizes[kind])  # fmt: skip
+    return {**run, "series": getattr(args, "series", None)}
 
 
 def train_and_describe(kind, seed, args, setup, stop, label, **settings) -> dict:
     """Train `kind` with the flags (`settings` override them), logged and stoppable at each
     epoch's end; what describe_run says of it, under the name `label`."""
     config = trainer.RunConfig.from_args(args, seed=seed, impl=setup.impl, **settings)
-    logger = EpochLogger(f"{label} seed {seed}", args.epochs, args.log_interval, setup.jobs == 1)
+    name = f"{label} seed {seed}"
+    if getattr(args, "series", None):  # a series of a collection
+        name = f"{args.series}: {name}"
+    logger = EpochLogger(name, args.epochs, args.log_interval, setup.jobs == 1)
 
     def on_epoch(epoch, train_loss, test_loss):
         logger(epoch, train_loss, test_loss)
@@ -72,25 +85,33 @@ def train_and_describe(kind, seed, args, setup, stop, label, **settings) -> dict
         logger.close()
 
 
-def run_all(args, setup, stop, progress: Path, finished: list[dict]) -> parallel.Outcome:
-    """Every (model, seed) run not yet in `finished`, heaviest first, --jobs at a time.
+def key(run: dict) -> tuple:
+    return run.get("series"), run["model"], run["seed"]
 
-    Each finished run is also written at once to `progress` (with the runs before it), so that
-    even a process killed outright (out of memory, kill -9) leaves the finished runs on disk,
-    and running the comparison again continues from them.
-    """
-    done = {(r["model"], r["seed"]) for r in finished}
-    jobs = sorted(
-        ((kind, args.seed + i) for i in range(args.seeds) for kind in args.models),
-        key=lambda job: (COST_ORDER.get(job[0], 0), job[1]),
-    )
-    tasks = [(kind, seed, args, setup) for kind, seed in jobs if (kind, seed) not in done]
-    total, finished = len(jobs), list(finished)
-    record = progress_record(args, setup.data)
+
+def run_all(series, jobs, stop, progress: Path, finished: list, on_series=None):
+    """Every (model, seed) run of every series not yet in `finished`, --jobs at a time, in one
+    pool: series by series, heaviest model first. series: [(args, setup)], one for a plain
+    comparison. Each finished run is written at once to `progress` (with the runs before it),
+    so that even a process killed outright (out of memory, kill -9) leaves them on disk, and
+    running the comparison again continues from them. on_series(args, setup, runs) is called
+    as each series' last run finishes."""
+    tasks, wanted = [], {}
+    for args, setup in series:
+        mine = sorted(
+            ((kind, args.seed + i) for i in range(args.seeds) for kind in args.models),
+            key=lambda job: (COST_ORDER.get(job[0], 0), job[1]),
+        )
+        wanted[getattr(args, "series", None)] = (args, setup, len(mine))
+        tasks += [(kind, seed, args, setup) for kind, seed in mine]
+    done = {key(r) for r in finished}
+    tasks = [t for t in tasks if (getattr(t[2], "series", None), t[0], t[1]) not in done]
+    total, finished = len(done) + len(tasks), list(finished)
+    record = {"flags": progress_flags(series), "data": fingerprint(series)}
+    preloading: list = []
 
     def preload_when_a_core_is_free():
-        left = total - len(finished)
-        if not preloading and (os.cpu_count() or 1) > min(setup.jobs, left):
+        if not preloading and (os.cpu_count() or 1) > min(jobs, total - len(finished)):
             preloading.append(True)
             runtime.preload("seqpred.figures", "scipy.stats")  # needed once training is over
 
@@ -98,18 +119,23 @@ def run_all(args, setup, stop, progress: Path, finished: list[dict]) -> parallel
         finished.append(r)
         preload_when_a_core_is_free()
         write_json(progress, {**record, "finished_runs": finished})  # before it is announced
+        where = f"{r['series']}: " if r["series"] else ""
         print(
-            f"[{len(finished)}/{total}] {r['model']} seed {r['seed']}: final test MSE "
+            f"[{len(finished)}/{total}] {where}{r['model']} seed {r['seed']}: final test MSE "
             f"{r['test_losses'][-1]:.3e} in {r['train_seconds']:.1f} s",
             flush=True,
         )
+        args, setup, count = wanted[r["series"]]
+        runs = [x for x in finished if x["series"] == r["series"]]
+        if on_series is not None and len(runs) == count:
+            on_series(args, setup, runs)
 
     def on_failed(task, err):
-        print(f"compare_results.py: error: {task[0]} seed {task[1]}: {err}", file=sys.stderr)
+        where = f"{task[2].series}: " if getattr(task[2], "series", None) else ""
+        print(f"compare_results.py: error: {where}{task[0]} seed {task[1]}: {err}", file=sys.stderr)
 
-    preloading: list = []
     preload_when_a_core_is_free()
-    outcome = parallel.run_all(run_job, tasks, setup.jobs, stop, on_done, on_failed)
+    outcome = parallel.run_all(run_job, tasks, jobs, stop, on_done, on_failed)
     outcome.done = finished  # the resumed runs too, in the order they finished
     return outcome
 
@@ -119,13 +145,23 @@ PROGRESS = "runs-in-progress.json"
 NOT_COMPARED = ("models", "seeds", "jobs", "log_interval")  # a rerun may change these
 
 
-def progress_record(args, data) -> dict:
-    """What a comparison's finished runs depend on: its flags and the data's fingerprint."""
-    flags_ = {k: v for k, v in vars(args).items() if k not in NOT_COMPARED}
-    return {"flags": json.loads(json.dumps(flags_)), "data": checkpoints.data_fingerprint(data)}
+def progress_flags(series) -> dict:
+    """The flags the finished runs depend on (of each series, for a collection)."""
+    flags_ = {}
+    for args, _ in series:
+        mine = {k: v for k, v in vars(args).items() if k not in NOT_COMPARED}
+        flags_.update({f"{args.series}.{k}" if getattr(args, "series", None) else k: v
+                       for k, v in mine.items()})  # fmt: skip
+    return json.loads(json.dumps(flags_))
 
 
-def resumed_runs(progress: Path, args, data) -> list[dict]:
+def fingerprint(series) -> str:
+    """One fingerprint of the data of every series."""
+    prints = [checkpoints.data_fingerprint(setup.data) for _, setup in series]
+    return prints[0] if len(prints) == 1 else hashlib.sha256("".join(prints).encode()).hexdigest()
+
+
+def resumed_runs(progress: Path, series) -> list[dict]:
     """The runs a stopped or killed comparison with the same flags and data had finished."""
     if not progress.exists():
         return []
@@ -136,23 +172,22 @@ def resumed_runs(progress: Path, args, data) -> list[dict]:
         raise DataError(
             f"{progress} cannot be read ({err}); move it away to start the comparison afresh"
         ) from None
-    ours = progress_record(args, data)
-    changed = [
-        k for k in sorted(set(ours["flags"]) | set(theirs)) if ours["flags"].get(k) != theirs.get(k)
-    ]
-    if changed or saved.get("data") != ours["data"]:
-        what = (
-            f"--{changed[0].replace('_', '-')} {theirs.get(changed[0])}, not "
-            f"{ours['flags'].get(changed[0])}"
-            if changed
-            else "other data"
-        )
+    ours = progress_flags(series)
+    changed = [k for k in sorted(set(ours) | set(theirs)) if ours.get(k) != theirs.get(k)]
+    if changed or saved.get("data") != fingerprint(series):
+        name = changed[0].split(".")[-1].replace("_", "-") if changed else ""
+        what = f"--{name} {theirs.get(changed[0])}, not {ours.get(changed[0])}" if changed else ""
         raise DataError(
-            f"{progress} holds the finished runs of another comparison ({what}); move it away, "
-            "pass the same flags to continue it, or use another --out-dir"
+            f"{progress} holds the finished runs of another comparison ({what or 'other data'}); "
+            "move it away, pass the same flags to continue it, or use another --out-dir"
         )
-    wanted = {(k, args.seed + i) for k in args.models for i in range(args.seeds)}
-    runs = [r for r in runs if (r["model"], r["seed"]) in wanted]
+    wanted = {
+        (getattr(args, "series", None), kind, args.seed + i)
+        for args, _ in series
+        for kind in args.models
+        for i in range(args.seeds)
+    }
+    runs = [r for r in runs if key(r) in wanted]
     if runs:
         print(f"Resuming: {len(runs)} finished run(s) from {progress}")
     return runs
@@ -196,6 +231,7 @@ def write_partial(outcome: parallel.Outcome, setup, args) -> list[Path]:
     return write_outputs(outcome.done, setup, partial, note)
 
 
+# ----------------------------------------------------------------------------- entry point
 def main(argv=None) -> int:
     parser = build_parser()
     args = flags.finish(parser, parser.parse_args(argv), datasets.PRESETS, datasets.check_flags)
@@ -204,6 +240,8 @@ def main(argv=None) -> int:
         parser.error(
             "the adding problem is not a time series: compare the models on it with adding_task.py"
         )
+    if args.dataset == "collection":
+        return cli.run(parser, compare_collection, args)
     return cli.run(parser, compare, args)
 
 
@@ -220,9 +258,9 @@ def compare(args, stop) -> int:
         f"{datasets.describe(setup.data)}"
     )
     progress = Path(args.out_dir) / PROGRESS
-    finished = resumed_runs(progress, args, setup.data)
+    finished = resumed_runs(progress, [(args, setup)])
     start = time.perf_counter()
-    outcome = run_all(args, setup, stop, progress, finished)
+    outcome = run_all([(args, setup)], setup.jobs, stop, progress, finished)
     wall = time.perf_counter() - start
     return finish(outcome, setup, args, wall, progress)
 
@@ -254,6 +292,95 @@ def finish(outcome: parallel.Outcome, setup, args, wall: float, progress: Path) 
     if outcome.done:
         print(f"Run again with the same flags to train the rest ({progress} keeps the finished).")
     return outcome.interrupted.status if outcome.interrupted else 1
+
+
+# ----------------------------------------------------------------------------- a collection
+def series_flags(args, entry: dict) -> argparse.Namespace:
+    """One series' flags: the collection's, with the series' file, season, look-back, horizon
+    and epochs (--sequence-length, --predict-steps and --epochs, when given, for every one)."""
+    look_back, horizon = datasets.collection_sizes(entry["season"])
+    return argparse.Namespace(**{
+        **vars(args),
+        "dataset": "csv",
+        "csv": entry["path"],
+        "column": entry["column"],
+        "date_column": entry["date_column"] or None,
+        "season": entry["season"] or 0,
+        "sequence_length": args.sequence_length or look_back,
+        "predict_steps": min(args.predict_steps or horizon, 5 if args.dry_run else 10**9),
+        "epochs": args.epochs or entry["epochs"] or 500,
+        "out_dir": str(Path(args.out_dir) / entry["name"]),
+        "series": entry["name"],
+        "units": entry["units"],
+    })  # fmt: skip
+
+
+def compare_collection(args, stop) -> int:
+    """Every series of the manifest, each compared as a plain comparison would, in one pool of
+    runs; then every method ranked across the series, the M4 way."""
+    entries = datasets.read_collection(args.manifest or datasets.COLLECTION)  # all checked now
+    series = []
+    for entry in entries:
+        sargs = series_flags(args, entry)
+        setup = cli.start(sargs, args.models, datasets, [sargs.out_dir])
+        setup.data = datasets.named(setup.data, entry["name"], entry["units"])
+        series.append((sargs, setup))
+        print(f"{entry['name']}: {datasets.describe(setup.data)}; {sargs.epochs} epochs, "
+              f"{sargs.predict_steps}-step forecasts")  # fmt: skip
+    jobs = runtime.default_jobs(args.jobs, series[0][1].device, args.dropout)
+    runtime.use_threads(jobs)
+    for _, setup in series:
+        setup.jobs = jobs
+    print(
+        f"Comparing {', '.join(args.models)} on {len(series)} series with {series[0][1].layers}; "
+        f"{args.seeds} seed(s), {jobs} at a time"
+    )
+    out = Path(args.out_dir)
+    progress = out / PROGRESS
+    finished = resumed_runs(progress, series)
+    for sargs, setup in series:  # series finished before a kill -9 whose tables were not written
+        runs = [r for r in finished if r["series"] == sargs.series]
+        whole = len(runs) == len(args.models) * args.seeds
+        if whole and not (Path(sargs.out_dir) / "results.json").exists():
+            write_outputs(runs, setup, sargs)
+
+    def on_series(sargs, setup, runs):
+        for path in write_outputs(runs, setup, sargs):
+            print(f"Wrote {path}")
+        print(f"Finished series {sargs.series}", flush=True)
+
+    start = time.perf_counter()
+    outcome = run_all(series, jobs, stop, progress, finished, on_series)
+    wall = time.perf_counter() - start
+    if not outcome.complete:
+        done = sorted({r["series"] for r in outcome.done})
+        stopped = f" ({outcome.interrupted.name})" if outcome.interrupted else ""
+        print(f"\nStopped{stopped}: {len(done)} of {len(series)} series had finished; run "
+              f"again with the same flags to continue with the rest ({progress}).")  # fmt: skip
+        return outcome.interrupted.status if outcome.interrupted else 1
+    write_collection(series, outcome.done, args, wall)
+    progress.unlink(missing_ok=True)
+    return 0
+
+
+def write_collection(series, runs: list[dict], args, wall: float) -> None:
+    """Across the series: results.md, results.json and ranks.png."""
+    from seqpred import figures
+
+    reports = {
+        sargs.series: json.loads((Path(sargs.out_dir) / "results.json").read_text("utf-8"))
+        for sargs, _ in series
+    }
+    summary = scoring.collection_summary(reports, args.models)
+    summary.update(flags=vars(args), wall_seconds_training=wall)
+    out = Path(args.out_dir)
+    text = report.collection_markdown(summary)
+    paths = [write_json(out / "results.json", summary), write_text(out / "results.md", text)]
+    paths.append(figures.plot_ranks(summary, out / "ranks.png"))
+    print()
+    print(text)
+    for path in paths:
+        print(f"Wrote {path}")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ SINE_SEASON = 40
 TRAIN_FILE, TEST_FILE = "train_data.pt", "test_data.pt"
 # Monthly sea-surface temperature of the Nino 1+2 region, 1950-2010 (NOAA, public domain).
 ELNINO_CSV = Path(__file__).resolve().parent / "datasets" / "elnino_sst.csv"
-DATASETS = ("sine", "elnino", "csv", "adding")
+# The real series compare_results.py --dataset collection runs, one line each (see its header).
+COLLECTION = Path(__file__).resolve().parent / "datasets" / "collection.csv"
+DATASETS = ("sine", "elnino", "csv", "adding")  # main.py's; compare_results.py adds "collection"
 # Defaults that depend on the data set: an 80-step look-back suits a 40-sample sine period,
 # two years suit monthly data, and a forecast must fit inside the (shorter) test period.
 PRESETS = {
@@ -49,6 +51,8 @@ PRESETS = {
         "predict_steps": 12,
     },
     "adding": {"sequence_length": 50, "val_fraction": 0.0, "predict_start": 0, "predict_steps": 1},
+    # each series' look-back and horizon come from its season (collection_sizes)
+    "collection": {"test_fraction": 0.2, "val_fraction": 0.1, "predict_start": 0},
 }
 ADDING_SIZES = {"train": 5000, "test": 1000}
 
@@ -472,6 +476,72 @@ def load_csv(
         source=str(path),
         val_fraction=val_fraction,
     )
+
+
+# ----------------------------------------------------------------------------- a collection
+MANIFEST_COLUMNS = ("name", "file", "column", "date_column", "season", "epochs", "units")
+
+
+def named(data: SeriesData, name: str, units: str) -> SeriesData:
+    """The data set under another name (a collection's series) and with its units."""
+    return replace(data, name=name, units=units, meta={**data.meta, "dataset": name})
+
+
+def collection_sizes(season: int | None) -> tuple[int, int]:
+    """A series' look-back and horizon from its season: two seasons back (at least 12 steps,
+    at most 96) and one season ahead (at most 48); 12 back and 6 ahead without a season."""
+    if not season:
+        return 12, 6
+    return min(max(2 * season, 12), 96), min(season, 48)
+
+
+def read_collection(manifest: str | Path) -> list[dict]:
+    """The manifest's series, each checked (its file read whole) before any training: a line
+    that cannot work is one DataError naming the manifest's line."""
+    manifest = Path(manifest)
+    try:
+        lines = manifest.read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise DataError(f"{manifest}: cannot read it: {err.strerror or err}") from None
+    rows = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+    rows = [(n, line) for n, line in rows if not line.lstrip().startswith("#")]
+    if not rows or [c.strip() for c in rows[0][1].split(",")] != list(MANIFEST_COLUMNS):
+        raise DataError(f"{manifest}: its header must be {','.join(MANIFEST_COLUMNS)}")
+    entries, names = [], set()
+    for n, line in rows[1:]:
+        cells = [c.strip() for c in line.split(",")]
+        where = f"{manifest} line {n}"
+        if len(cells) != len(MANIFEST_COLUMNS):
+            raise DataError(f"{where}: {len(cells)} fields, not {len(MANIFEST_COLUMNS)}")
+        entry = dict(zip(MANIFEST_COLUMNS, cells, strict=True))
+        if not entry["name"] or entry["name"] in names or "/" in entry["name"]:
+            raise DataError(f"{where}: the name {entry['name']!r} is empty, repeated or a path")
+        names.add(entry["name"])
+        entries.append(check_entry(entry, manifest.parent, where))
+    if not entries:
+        raise DataError(f"{manifest}: no series listed")
+    return entries
+
+
+def check_entry(entry: dict, folder: Path, where: str) -> dict:
+    """One manifest line, read and checked: its series' values, dates and season."""
+    for key in ("season", "epochs"):
+        text = entry[key]
+        if text and not (text.isdigit() and (int(text) > 0 or key == "season")):
+            raise DataError(f"{where}: {key} {text!r} is not a whole number (or blank)")
+        entry[key] = int(text) if text else None
+    path = folder / entry["file"]
+    try:
+        values, dates = read_series_csv(path, entry["column"], entry["date_column"] or None)
+    except DataError as err:
+        raise DataError(f"{where} ({entry['name']}): {err}") from None
+    if entry["season"] is None:
+        entry["season"], entry["season_source"] = season_of_dates(dates)
+    else:
+        entry["season_source"] = f"{entry['season']}, from the manifest"
+        entry["season"] = entry["season"] or None
+    entry.update(path=str(path), values=len(values))
+    return entry
 
 
 # ----------------------------------------------------------------------------- the adding problem

@@ -461,3 +461,24 @@ def plot_sensitivity(trials: list[dict], path) -> Path:
     axes[0].legend(fontsize="small", loc="upper center", bbox_to_anchor=(1.1, -0.14), ncol=6)
     fig.suptitle("How sensitive is each model to its settings? Every trial of the sweep")
     return _save(fig, path)
+
+
+def plot_ranks(summary: dict, path) -> Path:
+    """Each method's rank on every series (1 = best): one row a method, sorted by mean rank."""
+    methods = sorted(summary["methods"], key=lambda m: summary["mean_rank"][m])
+    series = summary["series"]
+    ranks = np.array([[summary["ranks"][s][m] for s in series] for m in methods])
+    fig, ax = subplots(figsize=(1.2 * len(series) + 3.5, 0.45 * len(methods) + 1.6))
+    im = ax.imshow(ranks, cmap="viridis_r", aspect="auto", vmin=1, vmax=len(methods))
+    for i in range(len(methods)):
+        for j in range(len(series)):
+            value = ranks[i, j]
+            text = f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+            ax.text(j, i, text, ha="center", va="center", fontsize="small",
+                    color="white" if value > len(methods) / 2 else "black")  # fmt: skip
+    ax.set_xticks(range(len(series)), series, rotation=30, ha="right")
+    labels = [f"{m} ({summary['mean_rank'][m]:.2f})" for m in methods]
+    ax.set_yticks(range(len(methods)), labels)
+    ax.set_title("Rank of each method's forecast MASE on every series (1 = best; mean rank)")
+    fig.colorbar(im, ax=ax, label="rank", shrink=0.8)
+    return _save(fig, path)

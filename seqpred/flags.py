@@ -189,7 +189,10 @@ def add_match_params(group) -> None:
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     t = parser.add_argument_group("training")
     t.add_argument(
-        "--epochs", type=positive_int, default=500, help="training epochs (default: 500)"
+        "--epochs",
+        type=positive_int,
+        help="training epochs (default: 500; with --dataset collection, each series' own from "
+        "the manifest, else 500)",
     )
     t.add_argument(
         "--batch-size",
@@ -378,6 +381,12 @@ def finish(
                 f"{given[0]} does not apply to --dataset adding: its sequences are independent, "
                 "with a fixed set of test sequences"
             )
+    if args.dataset == "collection" and getattr(args, "season", None) is not None:
+        parser.error("--season applies to one series; give each series' season in the manifest")
+    if args.dataset != "collection" and getattr(args, "manifest", None) is not None:
+        parser.error("--manifest goes with --dataset collection")
+    if args.dataset != "collection" and getattr(args, "epochs", 0) is None:
+        args.epochs = 500
     if args.dropout > 0 and args.num_layers == 1:
         parser.error(
             "--dropout acts between stacked layers, so with --num-layers 1 it would do nothing; "
