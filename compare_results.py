@@ -306,6 +306,7 @@ def series_flags(args, entry: dict) -> argparse.Namespace:
         "column": entry["column"],
         "date_column": entry["date_column"] or None,
         "season": entry["season"] or 0,
+        "season_source": entry["season_source"],
         "sequence_length": args.sequence_length or look_back,
         "predict_steps": min(args.predict_steps or horizon, 5 if args.dry_run else 10**9),
         "epochs": args.epochs or entry["epochs"] or 500,

@@ -286,7 +286,7 @@ def prepare(args, log=print) -> SeriesData:
     """Build or load the data set the flags ask for, with its season (see with_season)."""
     data = _prepare(args, log)
     if data.is_series:
-        data = with_season(data, getattr(args, "season", None))
+        data = with_season(data, getattr(args, "season", None), getattr(args, "season_source", ""))
         if data.period and data.sequence_length < data.period:
             log(
                 f"warning: --sequence-length {data.sequence_length} is shorter than the season "
@@ -296,11 +296,12 @@ def prepare(args, log=print) -> SeriesData:
     return data
 
 
-def with_season(data: SeriesData, season: int | None) -> SeriesData:
-    """The data with its season: --season if given (0: none); else the data set's own (the
-    sine's period, El Niño's 12 months); else the one its dates imply (monthly 12, ...)."""
+def with_season(data: SeriesData, season: int | None, source: str = "") -> SeriesData:
+    """The data with its season: --season if given (0: none; `source` says where it came from
+    when not from the flag); else the data set's own (the sine's period, El Niño's 12 months);
+    else the one its dates imply (monthly 12, ...)."""
     if season is not None:
-        period, source = season or None, f"--season {season}"
+        period, source = season or None, source or f"--season {season}"
     elif data.period:
         period, source = data.period, data.meta.get("season_source") or "the data set's"
     else:
