@@ -17,7 +17,6 @@ from pathlib import Path
 
 from seqpred import cli, flags, parallel, report, runtime, scoring
 from seqpred.fileio import write_json, write_text
-from seqpred.progress import EpochLogger
 
 import data as datasets
 import main as trainer
@@ -100,7 +99,9 @@ def run_length(task: tuple, stop) -> dict:
         lr=args.lr,
         seed=seed,
     )
-    logger = EpochLogger(f"{kind} length {n} seed {seed}", args.epochs, args.log_interval, False)
+    logger = cli.EpochLogger(
+        f"{kind} length {n} seed {seed}", args.epochs, args.log_interval, False
+    )
 
     def on_epoch(epoch, train_loss, test_loss):
         logger(epoch, train_loss, test_loss)

@@ -23,9 +23,8 @@ import time
 from pathlib import Path
 
 from seqpred import checkpoints, cli, flags, parallel, report, runtime, scoring
-from seqpred.errors import DataError
 from seqpred.fileio import write_json, write_text
-from seqpred.progress import EpochLogger
+from seqpred.flags import DataError
 
 import data as datasets
 import main as trainer
@@ -70,7 +69,7 @@ def train_and_describe(kind, seed, args, setup, stop, label, **settings) -> dict
     name = f"{label} seed {seed}"
     if getattr(args, "series", None):  # a series of a collection
         name = f"{args.series}: {name}"
-    logger = EpochLogger(name, args.epochs, args.log_interval, setup.jobs == 1)
+    logger = cli.EpochLogger(name, args.epochs, args.log_interval, setup.jobs == 1)
 
     def on_epoch(epoch, train_loss, test_loss):
         logger(epoch, train_loss, test_loss)

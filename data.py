@@ -8,8 +8,8 @@ from pathlib import Path
 
 from seqpred import runtime
 from seqpred.csvseries import read_series_csv, season_of_dates
-from seqpred.errors import DataError, FileFormatError, FlagError
 from seqpred.fileio import load_pt, save_pt
+from seqpred.flags import DataError, FileFormatError, FlagError
 
 import torch
 

@@ -22,7 +22,6 @@ from seqpred import analysis, checkpoints, cli, flags, fused, runtime, scoring
 from seqpred import report as report_lines
 from seqpred.fileio import check_file_target
 from seqpred.interrupts import Interrupted, as_interrupted
-from seqpred.progress import EpochLogger
 
 import torch
 from torch import nn
@@ -389,7 +388,7 @@ def run(args, stop, kind: str, checkpoint: Path | None) -> int:
     )
     if args.plot:
         runtime.preload("seqpred.figures")  # on the core training leaves free
-    logger = EpochLogger(kind, args.epochs, args.log_interval)
+    logger = cli.EpochLogger(kind, args.epochs, args.log_interval)
 
     def on_epoch(epoch, train_loss, test_loss):
         logger(epoch, train_loss, test_loss)

@@ -25,9 +25,9 @@ import sys
 import time
 from pathlib import Path
 
-from seqpred import cli, flags, parallel, runtime, tuning
-from seqpred.errors import FlagError
+from seqpred import cli, flags, parallel, report, runtime, tuning
 from seqpred.fileio import write_json, write_text
+from seqpred.flags import FlagError
 
 import compare_results
 import data as datasets
@@ -173,11 +173,11 @@ def best_settings(args) -> dict:
 
 
 def write_outputs(args, setup, runs, best) -> list[Path]:
-    from seqpred import figures, sweepreport  # matplotlib only now
+    from seqpred import figures  # matplotlib only now
 
-    summary = sweepreport.summary(studies(args), best, runs, setup.data, args)
+    summary = report.sweep_summary(studies(args), best, runs, setup.data, args)
     out = Path(args.out_dir)
-    text = sweepreport.markdown(summary, args)
+    text = report.sweep_markdown(summary, args)
     paths = [write_json(out / "sweep.json", summary), write_text(out / "sweep.md", text)]
     paths.append(figures.plot_sensitivity(summary["trials"], out / "sensitivity.png"))
     print()

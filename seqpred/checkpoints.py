@@ -13,8 +13,8 @@ import hashlib
 import math
 from pathlib import Path
 
-from seqpred.errors import FileFormatError
 from seqpred.fileio import load_pt, save_pt
+from seqpred.flags import FileFormatError
 
 import torch
 

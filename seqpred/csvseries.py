@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from seqpred.errors import DataError
+from seqpred.flags import DataError
 
 import numpy as np
 

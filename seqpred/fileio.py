@@ -11,7 +11,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from seqpred.errors import FileFormatError, FlagError
+from seqpred.flags import FileFormatError, FlagError
 
 import numpy as np
 import torch

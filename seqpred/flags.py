@@ -1,5 +1,5 @@
-"""Command-line flags shared by the scripts: value checks, the common groups, and the checks that
-need several flags at once."""
+"""Command-line flags shared by the scripts (value checks, the common groups, the checks that
+need several flags at once) and the errors a user can fix, each one line and an exit status."""
 
 from __future__ import annotations
 
@@ -8,7 +8,24 @@ import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from seqpred.errors import FlagError
+
+# ----------------------------------------------------------------------------- errors
+# What the scripts turn into one clear line and an exit status, never a traceback.
+class DataError(Exception):
+    """A problem with the data that the user can fix; the message is one line that says how."""
+
+
+class FlagError(DataError):
+    """Flags that cannot work together or with this data: the script exits with status 2."""
+
+
+class FileFormatError(Exception):
+    """A file exists but is not what it should be; the message says which file and why."""
+
+
+class DeviceError(FlagError):
+    """The requested device or implementation is not available on this machine."""
+
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from seqpred import fused
-from seqpred.errors import DeviceError, FlagError
+from seqpred.flags import DeviceError, FlagError
 
 import numpy as np
 import torch

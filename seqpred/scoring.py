@@ -23,7 +23,7 @@ import bisect
 import itertools
 import math
 
-from seqpred.errors import FlagError
+from seqpred.flags import FlagError
 
 import numpy as np
 import torch

@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from seqpred.errors import DataError, FlagError
+from seqpred.flags import DataError, FlagError
 from seqpred.interrupts import Interrupted
 
 import numpy as np

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from seqpred import checkpoints, cli, fileio, fused, runtime
-from seqpred.errors import FlagError
+from seqpred.flags import FlagError
 
 import pytest
 import torch
