@@ -28,10 +28,7 @@ from seqpred.flags import DataError
 
 import data as datasets
 import main as trainer
-from models import MODEL_TYPES
-
-# Heaviest first, so that parallel runs finish at about the same time.
-COST_ORDER = {"LSTM": 0, "GRU": 1, "RNN": 2}
+from models import MODEL_TYPES, parameters_of
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,9 +94,10 @@ def run_all(series, jobs, stop, progress: Path, finished: list, on_series=None):
     as each series' last run finishes."""
     tasks, wanted = [], {}
     for args, setup in series:
-        mine = sorted(
+        size = {k: parameters_of(k, hidden_size=h) for k, h in setup.hidden_sizes.items()}
+        mine = sorted(  # heaviest first, so that parallel runs finish at about the same time
             ((kind, args.seed + i) for i in range(args.seeds) for kind in args.models),
-            key=lambda job: (COST_ORDER.get(job[0], 0), job[1]),
+            key=lambda job: (-size[job[0]], job[1]),
         )
         wanted[getattr(args, "series", None)] = (args, setup, len(mine))
         tasks += [(kind, seed, args, setup) for kind, seed in mine]
@@ -246,7 +244,7 @@ def main(argv=None) -> int:
 
 def compare(args, stop) -> int:
     """Everything main() does once the flags are checked. stop: Ctrl-C or SIGTERM, recorded."""
-    setup = cli.start(args, args.models, datasets, [args.out_dir])
+    setup = cli.start(args, args.models, datasets, parameters_of, [args.out_dir])
     setup.jobs = runtime.default_jobs(args.jobs, setup.device, args.dropout)
     runtime.use_threads(setup.jobs)
     if args.match_params is not None:
@@ -267,9 +265,10 @@ def compare(args, stop) -> int:
 def print_budgets(args, setup) -> None:
     """--match-params: the hidden size and parameter count each model got."""
     outputs = args.predict_steps if args.strategy == "direct" else 1
-    layers, inputs = args.num_layers, setup.data.num_features
+    sizes = {"input_size": setup.data.num_features, "output_size": outputs}
     counts = [
-        f"{k} hidden {h} ({scoring.parameter_count(k, h, inputs, outputs, layers)} parameters)"
+        f"{k} hidden {h} ({parameters_of(k, hidden_size=h, num_layers=args.num_layers, **sizes)} "
+        "parameters)"
         for k, h in setup.hidden_sizes.items()
     ]
     print(f"Equal budgets (--match-params {args.match_params}): " + ", ".join(counts))
@@ -322,7 +321,7 @@ def compare_collection(args, stop) -> int:
     series = []
     for entry in entries:
         sargs = series_flags(args, entry)
-        setup = cli.start(sargs, args.models, datasets, [sargs.out_dir])
+        setup = cli.start(sargs, args.models, datasets, parameters_of, [sargs.out_dir])
         setup.data = datasets.named(setup.data, entry["name"], entry["units"])
         series.append((sargs, setup))
         print(f"{entry['name']}: {datasets.describe(setup.data)}; {sargs.epochs} epochs, "

@@ -28,7 +28,7 @@ from torch import nn
 
 import cells
 import data as datasets
-from models import MODEL_TYPES, build_model, count_parameters
+from models import MODEL_TYPES, build_model, count_parameters, parameters_of
 
 # --impl: how models.py's nn layers run. torch: PyTorch's own nn.RNN/LSTM/GRU; scratch: the same
 # layers unrolled from the equations in cells.py (slow, for reading); fused: the same layers as
@@ -230,8 +230,7 @@ def train_model(
     epoch, so that Ctrl-C or SIGTERM (TrainingInterrupted) hands back the last completed one.
     """
     size = f"--hidden-size {config.hidden_size} and --num-layers {config.num_layers}"
-    n = scoring.parameter_count(kind, config.hidden_size, data.num_features, config.outputs,
-                                 config.num_layers)  # fmt: skip
+    n = parameters_of(kind, **config.model_args(data))
     with runtime.enough_memory(size, n), runtime.seeded(config.seed):  # weights from the seed
         model = build_model(kind, **config.model_args(data))  # models.py: nn layers + a head
         runtime.use_layers(model, IMPLEMENTATIONS[config.impl]).to(device)  # --impl: same weights
@@ -374,7 +373,7 @@ def run(args, stop, kind: str, checkpoint: Path | None) -> int:
     """Everything main() does once the flags are checked. stop: Ctrl-C or SIGTERM, recorded."""
     if checkpoint is not None:
         check_file_target(checkpoint, "--save-model")
-    setup = cli.start(args, [kind], datasets, [args.out_dir] if args.plot else [])
+    setup = cli.start(args, [kind], datasets, parameters_of, [args.out_dir] if args.plot else [])
     data, device = setup.data, setup.device
     config = RunConfig.from_args(args, impl=setup.impl, hidden_size=setup.hidden_sizes[kind])
     run_flags = checkpoints.run_flags(kind, config, args)

@@ -9,6 +9,7 @@ cells.py's equations or through C kernels (seqpred.runtime.use_layers, called by
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 
@@ -68,3 +69,10 @@ def build_model(model_type: str, **model_args) -> nn.Module:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def parameters_of(kind: str, **model_args) -> int:
+    """The parameter count of a model not yet built: built on PyTorch's meta device, which
+    records shapes and allocates nothing, so even one too large for memory can be counted."""
+    with torch.device("meta"):
+        return count_parameters(build_model(kind, **model_args))

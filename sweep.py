@@ -32,7 +32,7 @@ from seqpred.flags import FlagError
 import compare_results
 import data as datasets
 import main as trainer
-from models import MODEL_TYPES
+from models import MODEL_TYPES, parameters_of
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,7 +206,7 @@ def sweep(args, stop, argv: list[str]) -> int:
 def sweep_body(args, stop, argv: list[str]) -> int:
     if args.worker_id is not None:
         tuning.watch_parent()  # a worker never outlives the sweep that started it
-    setup = cli.start(args, args.models, datasets, [args.out_dir])
+    setup = cli.start(args, args.models, datasets, parameters_of, [args.out_dir])
     if not len(setup.data.val_x):
         raise FlagError("the held-out stretch has no windows to score trials on; use a larger "
                         "--val-fraction")  # fmt: skip

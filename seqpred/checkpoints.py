@@ -168,7 +168,7 @@ def _number_list(v) -> bool:
 # What each part of a checkpoint must be: a well-formed file of the wrong shape is refused in
 # one line, before it reaches torch (whose errors are tracebacks).
 TYPES = {
-    "model_type": lambda v: v in ("RNN", "LSTM", "GRU"),
+    "model_type": lambda v: isinstance(v, str),
     "model_args": lambda v: (
         isinstance(v, dict)
         and all(isinstance(v.get(k), int) for k in ("input_size", "hidden_size", "output_size"))

@@ -71,10 +71,11 @@ class Setup:
     jobs: int = 1  # runs trained at the same time
 
 
-def start(args, kinds: list[str], datasets, outputs=()) -> Setup:
+def start(args, kinds: list[str], datasets, parameters_of, outputs=()) -> Setup:
     """The start-up steps the scripts share, in the order that fails fastest: the device, the
     output folders (created and test-written), the data set and its forecast window, each
-    model's hidden size, and the implementation that runs them. datasets: data.py."""
+    model's hidden size, and the implementation that runs them. datasets: data.py;
+    parameters_of: models.parameters_of."""
     device = runtime.resolve_device(args.device)
     generating = [args.data_dir] if datasets.will_generate(args) else []
     check_folders([*outputs, *generating])
@@ -82,7 +83,9 @@ def start(args, kinds: list[str], datasets, outputs=()) -> Setup:
     if data.is_series:
         datasets.check_forecast(data, args.predict_start, args.predict_steps)
     direct = getattr(args, "strategy", "recursive") == "direct"
-    sizes = flags.hidden_sizes(args, kinds, data, args.predict_steps if direct else 1)
+    sizes = flags.hidden_sizes(
+        args, kinds, data, args.predict_steps if direct else 1, parameters_of
+    )
     largest = max([*sizes.values(), data.num_features])
     impl = runtime.resolve_impl(args.impl, device, largest)
     layers = runtime.describe(impl, device, kinds, args.impl, largest)

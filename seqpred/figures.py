@@ -14,16 +14,30 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-# One colour and one marker per model, the same in every figure.
-STYLE = {
-    "RNN": {"color": "tab:blue", "marker": "o"},
-    "LSTM": {"color": "tab:orange", "marker": "s"},
-    "GRU": {"color": "tab:green", "marker": "^"},
-}
+# One colour and one marker per model, by its place among the models a figure draws (the order
+# the user gave): every figure of a comparison draws them in that order, in the same colours.
+PALETTE = [
+    {"color": c, "marker": m}
+    for c, m in zip(
+        [
+            "tab:blue",
+            "tab:orange",
+            "tab:green",
+            "tab:red",
+            "tab:purple",
+            "tab:brown",
+            "tab:pink",
+            "tab:olive",
+            "tab:cyan",
+        ],
+        "os^Dv<>PX",
+        strict=True,
+    )  # fmt: skip
+]
 
 
-def _style(name: str) -> dict:
-    return STYLE.get(name, {"color": "tab:gray", "marker": "x"})
+def _style(name: str, names) -> dict:
+    return PALETTE[list(names).index(name) % len(PALETTE)]
 
 
 def subplots(*args, **kwargs):
@@ -59,7 +73,7 @@ def plot_loss_curves(curves: dict[str, dict], path: str | Path, title: str) -> P
     """
     fig, ax = subplots(figsize=(8, 4.5))
     for name, c in curves.items():
-        color = _style(name)["color"]
+        color = _style(name, curves)["color"]
         for split, ls in (("train", "-"), ("test", "--")):
             runs = np.atleast_2d(np.asarray(c[split], dtype=float))
             epochs = np.arange(1, runs.shape[1] + 1)
@@ -98,7 +112,7 @@ def plot_forecast(
     ax.plot(steps, truth, color="gray", lw=4, alpha=0.5, label="exact continuation")
     every = max(1, len(truth) // 20)  # markers sparse enough to tell the curves apart
     for i, (name, values) in enumerate(forecasts.items()):
-        s = _style(name)
+        s = _style(name, forecasts)
         offset = i * every // max(1, len(forecasts))  # stagger markers so none hides another
         ax.plot(
             steps[: len(values)],
@@ -144,7 +158,7 @@ def plot_one_step(
     ax.plot(x, truth, color="black", lw=2.5, label="truth")
     ax.plot(x, naive, color="gray", ls=":", lw=1.5, label="persistence (last value)")
     for name, values in predictions.items():
-        s = _style(name)
+        s = _style(name, predictions)
         ax.plot(x, values, color=s["color"], lw=1.2, label=f"{name} one-step")
     return _finish(fig, ax, path, xlabel, ylabel, title, ncol=5)
 
@@ -153,7 +167,7 @@ def plot_gradient_flow(profiles: dict[str, dict[str, np.ndarray]], path, title: 
     """|d prediction / d x_(T-d)| against the distance d, trained (solid) and at init (dashed)."""
     fig, ax = subplots(figsize=(8, 4.5))
     for name, p in profiles.items():
-        color = _style(name)["color"]
+        color = _style(name, profiles)["color"]
         for stage, ls in (("trained", "-"), ("initial", "--")):
             if stage in p:
                 values = np.asarray(p[stage])
@@ -202,7 +216,7 @@ def plot_error_vs_length(table: dict[str, dict], path, title: str) -> Path:
     """Relative test error against sequence length, one line per model (min-max band)."""
     fig, ax = subplots(figsize=(8, 4.5))
     for name, row in table.items():
-        s = _style(name)
+        s = _style(name, table)
         lengths = sorted(row)
         mean = [row[n]["mean"] for n in lengths]
         ax.plot(lengths, mean, color=s["color"], marker=s["marker"], label=name)
@@ -336,7 +350,7 @@ def plot_horizon(report: dict, path, ylabel: str) -> Path:
     h = np.arange(1, report["steps"] + 1)
     for kind, m in report["models"].items():
         curve = m["summary"]["horizon_mase"]
-        color = _style(kind)["color"]
+        color = _style(kind, report["models"])["color"]
         ax.plot(h, curve["mean"], color=color, lw=1.8, label=kind)
         if len(m["runs"]) > 1:
             ax.fill_between(h, curve["min"], curve["max"], color=color, alpha=0.18, lw=0)
@@ -370,7 +384,7 @@ def coverage_panel(ax, report: dict, h) -> None:
         if not runs:
             continue
         level = runs[0]["level"]
-        color = _style(kind)["color"]
+        color = _style(kind, report["models"])["color"]
         for key, ls, words in (("split", "-", "split"), ("adaptive", "--", "adaptive")):
             per_h = [(r if key == "split" else r["adaptive"])["coverage_per_h"] for r in runs]
             curve = [np.mean(v) if None not in v else np.nan for v in zip(*per_h, strict=True)]
@@ -438,8 +452,9 @@ def plot_sensitivity(trials: list[dict], path) -> Path:
     """Validation loss against learning rate and against hidden size, every trial of a sweep:
     how sensitive each cell is to its settings (pruned trials hollow, at their last epoch)."""
     fig, axes = subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    for kind in dict.fromkeys(t["model"] for t in trials):
-        color = _style(kind)["color"]
+    kinds = dict.fromkeys(t["model"] for t in trials)
+    for kind in kinds:
+        color = _style(kind, kinds)["color"]
         for state, fill in (("complete", color), ("pruned", "none")):
             rows = [t for t in trials if t["model"] == kind and t["state"] == state]
             rows = [t for t in rows if t["validation_mse"] is not None]

@@ -436,12 +436,15 @@ def finish(
     return args
 
 
-def hidden_sizes(args, kinds, data, outputs: int) -> dict[str, int]:
-    """Each model's hidden size: --hidden-size, or the one that matches --match-params."""
+def hidden_sizes(args, kinds, data, outputs: int, parameters_of) -> dict[str, int]:
+    """Each model's hidden size: --hidden-size, or the one that matches --match-params.
+    parameters_of(kind, **model_args): models.py's parameter count of a model."""
     if getattr(args, "match_params", None) is None:
         return dict.fromkeys(kinds, args.hidden_size)
     from seqpred.scoring import matched_hidden_sizes
 
-    return matched_hidden_sizes(
-        args.match_params, kinds, args.hidden_size, data.num_features, outputs, args.num_layers
-    )
+    def count(kind, hidden):
+        sizes = {"input_size": data.num_features, "output_size": outputs}
+        return parameters_of(kind, hidden_size=hidden, num_layers=args.num_layers, **sizes)
+
+    return matched_hidden_sizes(args.match_params, kinds, count, args.hidden_size)

@@ -362,7 +362,7 @@ def pct(value) -> str:
 def collection_markdown(s: dict) -> str:
     """The collection's results.md: the answer in plain words, the ranking, every series."""
     methods = sorted(s["methods"], key=lambda m: s["mean_rank"][m])
-    networks = [m for m in s["methods"] if m in ("RNN", "LSTM", "GRU")]
+    networks = s["models"]
     n = len(s["series"])
     lines = [
         f"### Across {n} real series: the forecasts' MASE, ranked",

@@ -424,33 +424,25 @@ def dm_summary(tests: list[dict], first: str, second: str) -> str:
 
 
 # ----------------------------------------------------------------------------- equal budgets
-def parameter_count(kind: str, hidden: int, inputs: int, outputs: int, layers: int) -> int:
-    """Parameters of models.py's model: the recurrent layers and the Linear head."""
-    gates = {"RNN": 1, "GRU": 3, "LSTM": 4}[kind]
-    first = gates * (hidden * inputs + hidden * hidden + 2 * hidden)
-    later = (layers - 1) * gates * (2 * hidden * hidden + 2 * hidden)
-    return first + later + hidden * outputs + outputs
-
-
-def matched_hidden_sizes(target, kinds, hidden, inputs, outputs, layers) -> dict[str, int]:
+def matched_hidden_sizes(target, kinds, count, hidden: int) -> dict[str, int]:
     """Each model's hidden size whose parameter count comes closest to `target` (a number, or a
-    model type counted at `hidden`); ties go to the smaller size."""
+    model type's count at `hidden`); ties go to the smaller size. count(kind, hidden) is the
+    count of models.py's model, measured. It is a quadratic in the hidden size, so three counts
+    give its coefficients, and the nearest whole size sits beside the root."""
     if isinstance(target, str):
-        if target not in ("RNN", "LSTM", "GRU"):
-            raise FlagError(f"--match-params {target}: give a number or a model type")
-        target = parameter_count(target, hidden, inputs, outputs, layers)
+        try:
+            target = count(target, hidden)
+        except KeyError:
+            raise FlagError(f"--match-params {target}: give a number or a model type") from None
     sizes = {}
     for kind in kinds:
-        # count(h) = a h^2 + b h + c rises with h: the nearest whole h is next to the root
-        gates = {"RNN": 1, "GRU": 3, "LSTM": 4}[kind]
-        a = gates * (2 * layers - 1)
-        b = gates * (inputs + 2) + 2 * gates * (layers - 1) + outputs
-        c = outputs - target
+        c1, c2, c3 = (count(kind, h) for h in (1, 2, 3))
+        a = (c3 - 2 * c2 + c1) / 2
+        b = c2 - c1 - 3 * a
+        c = c1 - a - b - target
         root = (-b + math.sqrt(max(0.0, b * b - 4 * a * c))) / (2 * a)
         near = {max(1, math.floor(root) + d) for d in (-1, 0, 1, 2)}
-        sizes[kind] = min(
-            near, key=lambda h: (abs(parameter_count(kind, h, inputs, outputs, layers) - target), h)
-        )
+        sizes[kind] = min(near, key=lambda h, k=kind: (abs(count(k, h) - target), h))
     return sizes
 
 
@@ -800,6 +792,7 @@ def collection_summary(reports: dict[str, dict], models: list[str]) -> dict:
         per_series[name] = series_row(r, models)
     summary = {
         "series": list(reports),
+        "models": list(models),
         "methods": methods,
         "mase": table,
         **rank_table(table, methods),

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 
 from seqpred.flags import DataError, FlagError
@@ -32,7 +33,6 @@ import numpy as np
 
 HEARTBEAT_SECONDS, GRACE_SECONDS = 5, 20
 OUTCOME = "outcome"  # user attribute of a trial: "diverged", "surplus", "interrupted" or "lost"
-KINDS = ("RNN", "LSTM", "GRU")
 
 
 # ----------------------------------------------------------------------------- the storage
@@ -133,7 +133,7 @@ def trial_sampler(seed: int, kind: str, number: int):
     constant_liar: trials in flight count as bad ones, so parallel workers spread out."""
     import optuna
 
-    state = np.random.SeedSequence([seed, KINDS.index(kind), number]).generate_state(1)
+    state = np.random.SeedSequence([seed, zlib.crc32(kind.encode()), number]).generate_state(1)
     return optuna.samplers.TPESampler(seed=int(state[0]), constant_liar=True)
 
 

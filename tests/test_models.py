@@ -4,7 +4,15 @@ import pytest
 import torch
 from torch import nn
 
-from models import MODEL_TYPES, SimpleGRU, SimpleLSTM, SimpleRNN, build_model, count_parameters
+from models import (
+    MODEL_TYPES,
+    SimpleGRU,
+    SimpleLSTM,
+    SimpleRNN,
+    build_model,
+    count_parameters,
+    parameters_of,
+)
 
 
 @pytest.mark.parametrize("kind", list(MODEL_TYPES))
@@ -56,6 +64,10 @@ def test_parameter_count_matches_the_formula():
     h, i = 20, 1
     expected = 3 * (h * i + h * h + 2 * h) + h + 1
     assert count_parameters(build_model("GRU", hidden_size=h)) == expected
+    # counted without building: the same, even for a model far too large to allocate
+    assert parameters_of("GRU", hidden_size=h) == expected
+    h = 100_000  # 3 x 10^10 weights: 120 GB, counted on the meta device
+    assert parameters_of("GRU", hidden_size=h) == 3 * (h * i + h * h + 2 * h) + h + 1
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import torch
 import compare_results
 import data as datasets
 import main as trainer
-from models import MODEL_TYPES, build_model, count_parameters
+from models import MODEL_TYPES, build_model, count_parameters, parameters_of
 
 CPU = torch.device("cpu")
 
@@ -363,16 +363,29 @@ def test_paired_difference_and_the_holm_verdict():
 @pytest.mark.parametrize("target", [500, 1861, 5000, "LSTM", "GRU"])
 @pytest.mark.parametrize("layers", [1, 2])
 def test_match_params_lands_on_the_best_achievable_count(target, layers):
-    sizes = scoring.matched_hidden_sizes(target, list(MODEL_TYPES), 20, 1, 1, layers)
-    goal = target
-    if isinstance(target, str):
-        goal = count_parameters(build_model(target, hidden_size=20, num_layers=layers))
+    def count(kind, hidden):
+        return parameters_of(kind, hidden_size=hidden, num_layers=layers)
+
+    sizes = scoring.matched_hidden_sizes(target, list(MODEL_TYPES), count, 20)
+    goal = count(target, 20) if isinstance(target, str) else target
     for kind, chosen in sizes.items():
         counts = {h: count_parameters(build_model(kind, hidden_size=h, num_layers=layers))
                   for h in range(1, 90)}  # fmt: skip
         best = min(counts, key=lambda h: (abs(counts[h] - goal), h))
-        assert abs(chosen - best) <= 1, (kind, chosen, best)
-        assert counts[chosen] == scoring.parameter_count(kind, chosen, 1, 1, layers)
+        assert chosen == best, (kind, chosen, best)
+
+
+def test_match_params_in_closed_form_at_any_size():
+    """A billion parameters: found at once, and nearer the target than either neighbour."""
+
+    def count(kind, hidden):
+        return parameters_of(kind, hidden_size=hidden)
+
+    for kind, h in scoring.matched_hidden_sizes(10**9, list(MODEL_TYPES), count, 20).items():
+        gaps = [abs(count(kind, x) - 10**9) for x in (h - 1, h, h + 1)]
+        assert gaps[1] <= min(gaps), kind
+    with pytest.raises(scoring.FlagError, match="give a number or a model type"):
+        scoring.matched_hidden_sizes("TRANSFORMER", ["RNN"], count, 20)
 
 
 def test_compare_with_equal_budgets_and_the_direct_strategy(tiny_flags, tmp_path, capsys):

@@ -19,6 +19,7 @@ import compare_results
 import data as datasets
 import main as trainer
 from conftest import ROOT, leftovers, run_script, start_script, stop_when, wait_for
+from models import parameters_of
 
 # Real signals to real subprocesses, /proc: POSIX only (Windows has neither SIGTERM nor /proc).
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
@@ -163,7 +164,7 @@ def test_save_model_into_an_existing_folder_is_refused_before_training(tiny_flag
 def compare_setup(tiny_flags, *more):
     parser = compare_results.build_parser()
     args = flags.finish(parser, parser.parse_args([*tiny_flags, *more]), datasets.PRESETS)
-    return args, cli.start(args, args.models, datasets)
+    return args, cli.start(args, args.models, datasets, parameters_of)
 
 
 def test_partial_results_keep_a_run_whose_seed_is_not_the_first(tiny_flags, tmp_path):

@@ -22,6 +22,7 @@ import pytest
 import data as datasets
 import sweep
 from conftest import run_script, start_script, stop_when, wait_for
+from models import parameters_of
 
 optuna = pytest.importorskip("optuna")
 posix = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and processes")
@@ -53,7 +54,7 @@ def test_tuning_never_touches_the_test_period(tmp_path):
     parser = sweep.build_parser()
     argv = [*TINY, "--trials", "3", "--models", "GRU", "--out-dir", str(tmp_path)]
     args = flags.finish(parser, parser.parse_args(argv), datasets.PRESETS)
-    setup = cli.start(args, args.models, datasets)
+    setup = cli.start(args, args.models, datasets, parameters_of)
     setup.data = dataclasses.replace(setup.data, test_x=Untouchable(), test_y=Untouchable())
     sweep.run_studies(args, setup, StopRequest())
     assert len(finished_trials(tmp_path, "GRU")) == 3
