@@ -3,10 +3,10 @@
     python main.py --model-type LSTM --plot
     python main.py --model-type GRU --dataset elnino --save-model
 
-Read it top to bottom, as the article goes: the flags, the data, the training loop
-(train_epoch, evaluate, fit), the forecast, and the report. compare_results.py reuses these
-functions. What makes the suite fast and safe (flag checks, devices, checkpoints, atomic
-files, figures, the C kernels) lives in the seqpred/ package, one call each.
+Read it top to bottom: the flags, the training (train_epoch, evaluate, the epoch loop in
+train_model), the forecast, the report, and run(), which puts them in order. What makes the
+suite fast and safe (checks, devices, checkpoints, signals, files, figures, the C kernels) lives
+in the seqpred/ package, one call each; compare_results.py and sweep.py reuse these functions.
 """
 
 from __future__ import annotations
@@ -15,19 +15,18 @@ import argparse
 import math
 import sys
 import time
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from seqpred import analysis, checkpoints, cli, flags, fused, runtime, scoring
-from seqpred import report as report_lines
+from seqpred import analysis, checkpoints, cli, flags, fused, report, runtime, scoring
+from seqpred.checkpoints import RunConfig, RunResult, TrainingDiverged, TrainingInterrupted
 from seqpred.fileio import check_file_target
-from seqpred.interrupts import Interrupted, as_interrupted
+from seqpred.interrupts import as_interrupted
 
 import torch
 from torch import nn
 
 import cells
-import data as datasets
+import data
 from models import MODEL_TYPES, build_model, count_parameters, parameters_of
 
 # --impl: how models.py's nn layers run. torch: PyTorch's own nn.RNN/LSTM/GRU; scratch: the same
@@ -44,76 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
         "article's sine wave, El Niño sea-surface temperature, or a CSV column), or to solve "
         "the adding problem.",
     )
-    parser.add_argument(
-        "--model-type",
-        type=flags.model_type,
-        choices=list(MODEL_TYPES),
-        default="LSTM",
-        help="which network to train, case-insensitive (default: LSTM)",
-    )
-    flags.add_data_arguments(parser, datasets.DATASETS)
+    flags.add_model_type_argument(parser, MODEL_TYPES)
+    flags.add_data_arguments(parser, data.DATASETS)
     flags.add_model_arguments(parser, IMPLEMENTATIONS)
     flags.add_training_arguments(parser)
     flags.add_forecast_arguments(parser)
-    parser.add_argument(
-        "--plot",
-        action="store_true",
-        help="write into --out-dir: <MODEL>_loss.png, <MODEL>_gradient_flow.png, "
-        "<MODEL>_forecast.png (series only) and, for an LSTM, LSTM_gates.png",
-    )
-    flags.add_checkpoint_arguments(parser)
+    flags.add_checkpoint_arguments(parser, plot=True)
     return parser
 
 
 # ----------------------------------------------------------------------------- training
-@dataclass
-class RunConfig:
-    """What one training run needs besides the data: the model's size and the training settings."""
-
-    hidden_size: int = 20
-    num_layers: int = 1
-    dropout: float = 0.0
-    impl: str = "torch"
-    epochs: int = 500
-    batch_size: int = 500
-    test_batch_size: int = 1000
-    lr: float = 1e-3
-    seed: int = 0
-    max_batches: int | None = None  # --dry-run: one batch per epoch
-    outputs: int = 1  # values the head predicts: 1, or --predict-steps with --strategy direct
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace, **changes) -> RunConfig:
-        values = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
-        values["max_batches"] = 1 if getattr(args, "dry_run", False) else None
-        if getattr(args, "strategy", "recursive") == "direct":
-            values["outputs"] = args.predict_steps
-        return cls(**{**values, **changes})
-
-    def model_args(self, data) -> dict:
-        """Constructor arguments of the model (saved in checkpoints)."""
-        return {
-            "input_size": data.num_features,
-            "hidden_size": self.hidden_size,
-            "output_size": self.outputs,
-            "num_layers": self.num_layers,
-            "dropout": self.dropout,
-        }
-
-
-@dataclass
-class History:
-    """Per-epoch mean losses (in the scaled units the model trains on) and training time."""
-
-    train_losses: list[float] = field(default_factory=list)
-    test_losses: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-
-
-class TrainingDiverged(Exception):
-    """The loss became NaN or infinite."""
-
-
 def train_epoch(model, x, y, optimizer, batch_size, generator, max_batches=None) -> float:
     """One pass over the shuffled training windows; returns the mean training MSE."""
     model.train()
@@ -151,6 +90,61 @@ def evaluate(model, x, y, batch_size=1000) -> float:
     return total.item() / y.numel()
 
 
+def new_model(kind, dataset, config, device) -> nn.Module:
+    """models.py's model, its weights drawn from the seed, its layers run as --impl asks."""
+    size = f"--hidden-size {config.hidden_size} and --num-layers {config.num_layers}"
+    n = parameters_of(kind, **config.model_args(dataset))  # refused before allocating if too big
+    with runtime.enough_memory(size, n), runtime.seeded(config.seed):
+        model = build_model(kind, **config.model_args(dataset))  # nn.LSTM (etc.) + a Linear head
+        return runtime.use_layers(model, IMPLEMENTATIONS[config.impl]).to(device)
+
+
+def train_model(kind, dataset, config, device, on_epoch=None, resume=None, keep_state=False):
+    """Seed, build and train one model: the whole job for one model type and seed.
+
+    After each epoch, on_epoch(epoch, train_loss, test_loss). resume: a checkpoint to continue
+    from. keep_state: remember the training state after every epoch, so that Ctrl-C or SIGTERM
+    (TrainingInterrupted) hands back the last completed one.
+    """
+    model = new_model(kind, dataset, config, device)
+    initial_state = checkpoints.copy_of_weights(model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    generator = torch.Generator().manual_seed(config.seed)  # batch order, independent of init
+    history = checkpoints.History()
+    if resume is not None:
+        history = checkpoints.restore(resume, model, optimizer, generator)
+    if config.outputs > 1:  # --strategy direct: each window's target is its next H values
+        dataset = dataset.direct(config.outputs)
+    train_x, train_y = dataset.train_x.to(device), dataset.train_y.to(device)
+    test_x, test_y = dataset.test_x.to(device), dataset.test_y.to(device)
+    state = None  # the training state after the last completed epoch, with keep_state
+    try:
+        for epoch in range(len(history.train_losses) + 1, config.epochs + 1):
+            start = time.perf_counter()
+            with runtime.enough_memory(f"--batch-size {config.batch_size}"):
+                batch = config.batch_size
+                train_loss = train_epoch(
+                    model, train_x, train_y, optimizer, batch, generator, config.max_batches
+                )
+                test_loss = evaluate(model, test_x, test_y, config.test_batch_size)
+            if not (math.isfinite(train_loss) and math.isfinite(test_loss)):
+                raise TrainingDiverged(
+                    f"training diverged at epoch {epoch}: the loss is {train_loss} (train) / "
+                    f"{test_loss} (test); try a smaller learning rate than --lr {config.lr}"
+                )
+            history.add(train_loss, test_loss, time.perf_counter() - start)
+            if keep_state:
+                state = checkpoints.training_state(model, optimizer, generator, history)
+            if on_epoch is not None:
+                on_epoch(epoch, train_loss, test_loss)
+    except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM, acted on at an epoch's end
+        raise TrainingInterrupted(as_interrupted(err), state) from None
+    final_state = checkpoints.training_state(model, optimizer, generator, history)
+    n_params, model_args = count_parameters(model), config.model_args(dataset)
+    return RunResult(kind, model, model_args, history, n_params, initial_state, final_state)
+
+
+# ----------------------------------------------------------------------------- forecasting
 @torch.no_grad()
 def forecast(model, windows: torch.Tensor, steps: int, strategy="recursive") -> torch.Tensor:
     """Forecasts of the next `steps` values after each window: (n, seq_len, 1) -> (n, steps).
@@ -172,138 +166,30 @@ def forecast(model, windows: torch.Tensor, steps: int, strategy="recursive") -> 
     return out
 
 
-def fit(model, optimizer, data, config, device, generator, history, on_epoch=None) -> History:
-    """Train from the epoch after the last one in `history` up to config.epochs.
-
-    After each epoch: record the train and test loss, then call on_epoch(epoch, train, test).
-    `generator` draws the batch order (kept apart from the weights' random numbers, so that a
-    resumed run can restore it).
-    """
-    train_x, train_y = data.train_x.to(device), data.train_y.to(device)
-    test_x, test_y = data.test_x.to(device), data.test_y.to(device)
-    for epoch in range(len(history.train_losses) + 1, config.epochs + 1):
-        start = time.perf_counter()
-        train_loss = train_epoch(
-            model, train_x, train_y, optimizer, config.batch_size, generator, config.max_batches
-        )
-        test_loss = evaluate(model, test_x, test_y, config.test_batch_size)
-        if not (math.isfinite(train_loss) and math.isfinite(test_loss)):
-            raise TrainingDiverged(
-                f"training diverged at epoch {epoch}: the loss is {train_loss} (train) / "
-                f"{test_loss} (test); try a smaller learning rate than --lr {config.lr}"
-            )
-        history.train_losses.append(train_loss)
-        history.test_losses.append(test_loss)
-        history.seconds += time.perf_counter() - start
-        if on_epoch is not None:
-            on_epoch(epoch, train_loss, test_loss)
-    return history
-
-
-@dataclass
-class RunResult:
-    """A trained model, how it got there, and what a checkpoint needs to continue it."""
-
-    model_type: str
-    model: nn.Module
-    model_args: dict
-    history: History
-    n_params: int
-    initial_state: dict  # the weights before training, for comparing trained with untrained
-    final_state: dict  # checkpoints.training_state() at the end
-
-
-class TrainingInterrupted(Interrupted):
-    """Ctrl-C or SIGTERM during training; carries the state after the last completed epoch."""
-
-    def __init__(self, cause: Interrupted, epochs_done: int, state: dict | None):
-        super().__init__(cause.signum)
-        self.epochs_done, self.state = epochs_done, state
-
-
-def train_model(
-    kind, data, config, device, on_epoch=None, resume=None, keep_state=False
-) -> RunResult:
-    """Seed, build and train one model: the whole job for one model type and seed.
-
-    resume: a checkpoint to continue from. keep_state: remember the training state after every
-    epoch, so that Ctrl-C or SIGTERM (TrainingInterrupted) hands back the last completed one.
-    """
-    size = f"--hidden-size {config.hidden_size} and --num-layers {config.num_layers}"
-    n = parameters_of(kind, **config.model_args(data))
-    with runtime.enough_memory(size, n), runtime.seeded(config.seed):  # weights from the seed
-        model = build_model(kind, **config.model_args(data))  # models.py: nn layers + a head
-        runtime.use_layers(model, IMPLEMENTATIONS[config.impl]).to(device)  # --impl: same weights
-    initial_state = checkpoints.copy_of_weights(model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    generator = torch.Generator().manual_seed(config.seed)  # batch order, independent of init
-    history = History()
-    if resume is not None:
-        history = History(*checkpoints.restore(resume, model, optimizer, generator))
-    last_state = None
-
-    def end_of_epoch(epoch, train_loss, test_loss):
-        nonlocal last_state
-        if keep_state:
-            last_state = checkpoints.training_state(model, optimizer, generator, history)
-        if on_epoch is not None:
-            on_epoch(epoch, train_loss, test_loss)
-
-    if config.outputs > 1:  # --strategy direct: each window's target is its next H values
-        data = data.direct(config.outputs)
-    try:
-        with runtime.enough_memory(f"{size}, --batch-size {config.batch_size}"):
-            fit(model, optimizer, data, config, device, generator, history, end_of_epoch)
-    except KeyboardInterrupt as err:
-        done = last_state["epoch"] if last_state else 0
-        raise TrainingInterrupted(as_interrupted(err), done, last_state) from None
-    final_state = checkpoints.training_state(model, optimizer, generator, history)
-    args = config.model_args(data)
-    return RunResult(
-        kind, model, args, history, count_parameters(model), initial_state, final_state
-    )
-
-
-def gradient_profiles(result: RunResult, data, device, max_windows: int = 256) -> dict:
+def gradient_profiles(result: RunResult, dataset, device, max_windows: int = 256) -> dict:
     """How strongly the prediction depends on each past input, trained and at initialisation."""
-    x = data.test_x[:max_windows].to(device)
     untrained = build_model(result.model_type, **result.model_args)
     untrained.load_state_dict(result.initial_state)
-    untrained.to(device)
-    return {
-        "trained": analysis.input_gradient_profile(result.model, x),
-        "initial": analysis.input_gradient_profile(untrained, x),
-    }
-
-
-def load_model(path) -> tuple[nn.Module, dict]:
-    """Rebuild a model from a checkpoint, with the implementation that runs on this machine."""
-    ckpt = checkpoints.read(path)
-    model = build_model(ckpt["model_type"], **ckpt["model_args"])
-    model.load_state_dict(ckpt["state_dict"], strict=True)
-    impl = runtime.resolve_impl("auto", torch.device("cpu"))
-    return runtime.use_layers(model, IMPLEMENTATIONS[impl]), ckpt
+    x = dataset.test_x[:max_windows].to(device)
+    return analysis.gradient_profiles(result.model, untrained.to(device), x)
 
 
 # ----------------------------------------------------------------------------- report
-def describe_run(result: RunResult, seed: int, data, args, device) -> dict:
+def describe_run(result: RunResult, seed: int, dataset, args, device) -> dict:
     """What the report, the tables and the figures need of one trained model, as plain lists:
     its losses, one-step predictions, forecasts from every test origin with their intervals, and
     what the figures draw (one forecast, the gradient flow, an LSTM's gates)."""
     h, model, steps, start = result.history, result.model, args.predict_steps, args.predict_start
-    one_step = predict(model, data.test_x.to(device), args.test_batch_size)[:, 0]
+    one_step = predict(model, dataset.test_x.to(device), args.test_batch_size)[:, 0]
 
     def forecaster(windows):
         return forecast(model, windows.to(device), steps, args.strategy)
 
-    start_evidence = time.perf_counter()
-    scores, pred = scoring.score_forecasts(forecaster, data, steps, args.interval)
-    evidence_seconds = time.perf_counter() - start_evidence
-    window = data.test_x[start : start + 1].to(device)  # (1, seq_len, 1): the illustration's
-    profiles = gradient_profiles(result, data, device)
-    gates = None
-    if result.model_type == "LSTM":
-        gates = {k: v.tolist() for k, v in cells.lstm_gates(model.lstm, window[0]).items()}
+    start_scoring = time.perf_counter()
+    scores, pred = scoring.score_forecasts(forecaster, dataset, steps, args.interval)
+    window = dataset.test_x[start].to(device)  # (seq_len, 1): the illustration's
+    profiles = gradient_profiles(result, dataset, device)
+    gates = cells.lstm_gates(model.lstm, window) if result.model_type == "LSTM" else None
     return {
         "model": result.model_type,
         "seed": seed,
@@ -312,77 +198,71 @@ def describe_run(result: RunResult, seed: int, data, args, device) -> dict:
         "train_losses": h.train_losses,
         "test_losses": h.test_losses,
         "train_seconds": h.seconds,
-        "seconds_per_epoch": h.seconds / len(h.train_losses),
-        "one_step": data.unscale(one_step).tolist(),
+        "one_step": dataset.unscale(one_step).tolist(),
         "evidence": scores,
-        "evidence_seconds": evidence_seconds,  # every origin and the intervals: their cost
-        "window": data.unscale(window[0, :, 0]).tolist(),
+        "evidence_seconds": time.perf_counter() - start_scoring,  # every origin, the intervals
+        "window": dataset.unscale(window[:, 0]).tolist(),
         "forecast": pred[start].tolist(),
-        "truth": data.unscale(data.test_y[start : start + steps, 0]).tolist(),
+        "truth": dataset.unscale(dataset.test_y[start : start + steps, 0]).tolist(),
         "gradient_trained": profiles["trained"].tolist(),
         "gradient_initial": profiles["initial"].tolist(),
-        "gates": gates,
+        "gates": None if gates is None else {k: v.tolist() for k, v in gates.items()},
     }
 
 
-def report(result: RunResult, data, args, device) -> dict | None:
+def print_report(result: RunResult, dataset, args, device) -> dict | None:
     """Print the final losses and the errors in the series' own units: one step ahead, and
     forecasts from every test origin with their intervals, beside the simple baselines, and
     what they show in plain words. Returns the scored run (None for the adding problem)."""
-    if not data.is_series:  # the adding problem: independent sequences, no forecasts
-        one_step = predict(result.model, data.test_x.to(device), args.test_batch_size)[:, 0]
-        for line in report_lines.sequence_lines(result, data, one_step):
-            print(line)
+    if not dataset.is_series:  # the adding problem: independent sequences, no forecasts
+        one_step = predict(result.model, dataset.test_x.to(device), args.test_batch_size)[:, 0]
+        print("\n".join(report.sequence_lines(result, dataset, one_step)))
         return None
-    run = describe_run(result, args.seed, data, args, device)
-    summary = scoring.evaluate_runs([run], data, args)
-    for line in report_lines.run_lines(result, summary, data, args):
-        print(line)
+    run = describe_run(result, args.seed, dataset, args, device)
+    summary = scoring.evaluate_runs([run], dataset, args)
+    print("\n".join(report.run_lines(result, summary, dataset, args)))
     return {"run": run, "summary": summary}
 
 
-def write_plots(result: RunResult, data, args, device, scored) -> list[Path]:
+def write_plots(result: RunResult, dataset, args, device, scored) -> list[Path]:
     """One model's figures: losses, gradient flow, forecast, and the gates of an LSTM."""
     from seqpred import figures  # matplotlib only when a figure is asked for
 
-    if scored is None:  # the adding problem: no forecast
-        profiles = gradient_profiles(result, data, device)
-        window = data.test_x[args.predict_start].to(device)
+    if scored is None:  # the adding problem: losses, gradient flow and gates, no forecast
+        profiles = gradient_profiles(result, dataset, device)
+        window = dataset.test_x[args.predict_start].to(device)
         gates = cells.lstm_gates(result.model.lstm, window) if result.model_type == "LSTM" else None
     else:
         run = scored["run"]
         profiles = {"trained": run["gradient_trained"], "initial": run["gradient_initial"]}
         gates = run["gates"]
     kind, history = result.model_type, result.history
-    return figures.one_model(kind, history, profiles, gates, scored, data, args)
+    return figures.one_model(kind, history, profiles, gates, scored, dataset, args)
 
 
 # ----------------------------------------------------------------------------- entry point
 def main(argv=None) -> int:
     parser = build_parser()
-    args = flags.finish(parser, parser.parse_args(argv), datasets.PRESETS, datasets.check_flags)
+    args = flags.finish(parser, parser.parse_args(argv), data.PRESETS, data.check_flags)
     runtime.keep_freed_memory()
-    kind = args.model_type
     checkpoint = None
     if args.save_model is not None:
-        checkpoint = Path(args.save_model or checkpoints.default_path(kind))
-    return cli.run(parser, run, args, kind, checkpoint)
+        checkpoint = Path(args.save_model or checkpoints.default_path(args.model_type))
+    return cli.run(parser, run, args, checkpoint)
 
 
-def run(args, stop, kind: str, checkpoint: Path | None) -> int:
+def run(args, stop, checkpoint: Path | None) -> int:
     """Everything main() does once the flags are checked. stop: Ctrl-C or SIGTERM, recorded."""
+    kind = args.model_type
     if checkpoint is not None:
         check_file_target(checkpoint, "--save-model")
-    setup = cli.start(args, [kind], datasets, parameters_of, [args.out_dir] if args.plot else [])
-    data, device = setup.data, setup.device
+    setup = cli.start(args, [kind], data, parameters_of, [args.out_dir] if args.plot else [])
+    dataset, device = setup.data, setup.device
     config = RunConfig.from_args(args, impl=setup.impl, hidden_size=setup.hidden_sizes[kind])
     run_flags = checkpoints.run_flags(kind, config, args)
-    resume = None
-    if args.resume is not None:
-        resume = checkpoints.read(args.resume)
-        checkpoints.check_resume(resume, args.resume, run_flags, data, args.epochs)
+    resume = args.resume and checkpoints.read_for_resume(args.resume, run_flags, dataset, args)
     print(
-        f"{kind} with {setup.layers}: {datasets.describe(data)}"
+        f"{kind} with {setup.layers}: {data.describe(dataset)}"
         + (f", resuming after epoch {len(resume['train_losses'])}" if resume else "")
     )
     if args.plot:
@@ -393,41 +273,26 @@ def run(args, stop, kind: str, checkpoint: Path | None) -> int:
         logger(epoch, train_loss, test_loss)
         stop.check()  # Ctrl-C or SIGTERM: stop here, after a whole epoch
 
+    model_args = config.model_args(dataset)
     try:
-        result = train_model(kind, data, config, device, on_epoch, resume, bool(checkpoint))
+        result = train_model(kind, dataset, config, device, on_epoch, resume, bool(checkpoint))
     except TrainingDiverged as err:
         raise SystemExit(f"main.py: error: {err}") from None
     except TrainingInterrupted as stopped:
         logger.close()
-        model_args = config.model_args(data)
-        return save_stopped(stopped, args, checkpoint, kind, model_args, run_flags, data)
+        saved = (checkpoint, kind, model_args, run_flags, dataset, args.epochs)
+        return checkpoints.save_stopped(stopped, *saved)
     finally:
         logger.close()
     if checkpoint is not None:  # before the figures: a finished model is never lost
-        state = result.final_state
-        checkpoints.save(checkpoint, kind, result.model_args, state, run_flags, data)
+        checkpoints.save(checkpoint, kind, model_args, result.final_state, run_flags, dataset)
         print(f"Saved checkpoint {checkpoint}")
     stop.check()  # a stop asked for during the last epoch: the checkpoint is saved, no report
-    scored = report(result, data, args, device)
+    scored = print_report(result, dataset, args, device)
     stop.check()
     if args.plot:
-        print("Wrote " + ", ".join(map(str, write_plots(result, data, args, device, scored))))
+        print("Wrote " + ", ".join(map(str, write_plots(result, dataset, args, device, scored))))
     return 0
-
-
-def save_stopped(stop, args, checkpoint, kind, model_args, run_flags, data) -> int:
-    """After Ctrl-C or SIGTERM in training: the checkpoint of the last completed epoch."""
-    print(
-        f"Interrupted ({stop.name}) after epoch {stop.epochs_done} of {args.epochs}; "
-        f"{stop.epochs_done} epoch(s) completed."
-    )
-    if checkpoint is not None and stop.state is not None:
-        checkpoints.save(checkpoint, kind, model_args, stop.state, run_flags, data)
-        print(
-            f"Saved the state after epoch {stop.epochs_done} to {checkpoint}; continue with: "
-            f"--resume {checkpoint}"
-        )
-    return stop.status
 
 
 if __name__ == "__main__":

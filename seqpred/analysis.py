@@ -19,3 +19,11 @@ def input_gradient_profile(model, x: torch.Tensor) -> np.ndarray:
         (grad,) = torch.autograd.grad(model(x).sum(), x)
     per_step = grad.norm(dim=2).mean(dim=0)  # (seq_len,): average over windows
     return per_step.flip(0).cpu().numpy()  # index 0 = the last input
+
+
+def gradient_profiles(trained, untrained, x: torch.Tensor) -> dict[str, np.ndarray]:
+    """input_gradient_profile of a trained model and of the same network at its initial weights."""
+    return {
+        "trained": input_gradient_profile(trained, x),
+        "initial": input_gradient_profile(untrained, x),
+    }

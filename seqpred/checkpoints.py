@@ -1,4 +1,5 @@
-"""Checkpoints: what is saved, how it is checked on loading, and when one may be resumed.
+"""A training run's settings, history and result, and checkpoints: what is saved, how it is
+checked on loading, and when one may be resumed.
 
 A checkpoint is a dict of tensors and plain values, so `torch.load(path, weights_only=True)`
 reads it: the model type and constructor arguments (the model is rebuilt without guessing),
@@ -8,15 +9,96 @@ history, the flags that define the run, and a fingerprint of the data it was tra
 
 from __future__ import annotations
 
+import argparse
 import copy
 import hashlib
 import math
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from seqpred.fileio import load_pt, save_pt
 from seqpred.flags import FileFormatError
+from seqpred.interrupts import Interrupted
 
 import torch
+
+
+# ----------------------------------------------------------------------------- a run
+@dataclass
+class RunConfig:
+    """What one training run needs besides the data: the model's size and the training settings."""
+
+    hidden_size: int = 20
+    num_layers: int = 1
+    dropout: float = 0.0
+    impl: str = "torch"
+    epochs: int = 500
+    batch_size: int = 500
+    test_batch_size: int = 1000
+    lr: float = 1e-3
+    seed: int = 0
+    max_batches: int | None = None  # --dry-run: one batch per epoch
+    outputs: int = 1  # values the head predicts: 1, or --predict-steps with --strategy direct
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, **changes) -> RunConfig:
+        """The run the flags describe; `changes` override them (e.g. a resolved --impl)."""
+        values = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
+        values["max_batches"] = 1 if getattr(args, "dry_run", False) else None
+        if getattr(args, "strategy", "recursive") == "direct":
+            values["outputs"] = args.predict_steps
+        return cls(**{**values, **changes})
+
+    def model_args(self, data) -> dict:
+        """Constructor arguments of the model (saved in checkpoints)."""
+        return {
+            "input_size": data.num_features,
+            "hidden_size": self.hidden_size,
+            "output_size": self.outputs,
+            "num_layers": self.num_layers,
+            "dropout": self.dropout,
+        }
+
+
+@dataclass
+class History:
+    """Per-epoch mean losses (in the scaled units the model trains on) and training time."""
+
+    train_losses: list[float] = field(default_factory=list)
+    test_losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, train_loss: float, test_loss: float, seconds: float) -> None:
+        self.train_losses.append(train_loss)
+        self.test_losses.append(test_loss)
+        self.seconds += seconds
+
+
+@dataclass
+class RunResult:
+    """A trained model, how it got there, and what a checkpoint needs to continue it."""
+
+    model_type: str
+    model: object  # the nn.Module
+    model_args: dict
+    history: History
+    n_params: int
+    initial_state: dict  # the weights before training, for comparing trained with untrained
+    final_state: dict  # training_state() at the end
+
+
+class TrainingDiverged(Exception):
+    """The loss became NaN or infinite."""
+
+
+class TrainingInterrupted(Interrupted):
+    """Ctrl-C or SIGTERM during training; carries the state after the last completed epoch."""
+
+    def __init__(self, cause: Interrupted, state: dict | None):
+        super().__init__(cause.signum)
+        self.state = state
+        self.epochs_done = state["epoch"] if state else 0
+
 
 FORMAT = "seqpred-checkpoint-v2"  # v2: with the checksum
 NEEDED = (
@@ -93,9 +175,9 @@ def training_state(model, optimizer, generator, history) -> dict:
     }
 
 
-def restore(ckpt: dict, model, optimizer, generator) -> tuple[list, list, float]:
-    """Put a checkpoint's training state back; returns its (train losses, test losses, seconds).
-    A state that does not fit this model (shapes, optimizer or generator state) is refused."""
+def restore(ckpt: dict, model, optimizer, generator) -> History:
+    """Put a checkpoint's training state back; returns its history so far. A state that does
+    not fit this model (shapes, optimizer or generator state) is refused."""
     try:
         model.load_state_dict(ckpt["state_dict"])
         optimizer.load_state_dict(ckpt["optimizer_state"])
@@ -104,11 +186,11 @@ def restore(ckpt: dict, model, optimizer, generator) -> tuple[list, list, float]
     except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as err:
         first = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
         raise FileFormatError(f"the checkpoint does not fit this run's model: {first}") from None
-    return list(ckpt["train_losses"]), list(ckpt["test_losses"]), ckpt["seconds"]
+    return History(list(ckpt["train_losses"]), list(ckpt["test_losses"]), ckpt["seconds"])
 
 
 def save(path, model_type: str, model_args: dict, state: dict, run: dict, data) -> Path:
-    """Write a checkpoint atomically. `state` comes from main.training_state(); `run` holds the
+    """Write a checkpoint atomically. `state` comes from training_state(); `run` holds the
     flags that define the run (see check_resume)."""
     losses = state["train_losses"], state["test_losses"]
     checkpoint = {
@@ -242,3 +324,22 @@ def check_resume(ckpt: dict, path, run: dict, data, epochs: int) -> None:
             f"{path} has already trained {done} epochs; pass an --epochs larger than that to "
             "train further"
         )
+
+
+def read_for_resume(path, run: dict, data, args) -> dict:
+    """--resume: the checkpoint, read, checked, and refused unless it continues this very run
+    (`run`, on `data`) to --epochs."""
+    ckpt = read(path)
+    check_resume(ckpt, path, run, data, args.epochs)
+    return ckpt
+
+
+def save_stopped(stopped: TrainingInterrupted, path, kind, model_args, run, data, epochs) -> int:
+    """After Ctrl-C or SIGTERM in training: the checkpoint of the last completed epoch, if a path
+    was given; the exit status a shell expects."""
+    done = stopped.epochs_done
+    print(f"Interrupted ({stopped.name}) after epoch {done} of {epochs}.")
+    if path is not None and stopped.state is not None:
+        save(path, kind, model_args, stopped.state, run, data)
+        print(f"Saved the state after epoch {done} to {path}; continue with: --resume {path}")
+    return stopped.status

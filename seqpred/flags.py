@@ -296,7 +296,26 @@ def add_forecast_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+def add_model_type_argument(parser: argparse.ArgumentParser, model_types) -> None:
+    """main.py's --model-type, from the registry of model types (models.MODEL_TYPES)."""
+    parser.add_argument(
+        "--model-type",
+        type=model_type,
+        choices=list(model_types),
+        default="LSTM",
+        help="which network to train, case-insensitive (default: LSTM)",
+    )
+
+
+def add_checkpoint_arguments(parser: argparse.ArgumentParser, plot: bool = False) -> None:
+    """main.py's outputs: --plot (its figures), --resume and --save-model (checkpoints)."""
+    if plot:
+        parser.add_argument(
+            "--plot",
+            action="store_true",
+            help="write into --out-dir: <MODEL>_loss.png, <MODEL>_gradient_flow.png, "
+            "<MODEL>_forecast.png (series only) and, for an LSTM, LSTM_gates.png",
+        )
     parser.add_argument(
         "--resume",
         metavar="CHECKPOINT",

@@ -2,7 +2,7 @@
 
 import json
 
-from seqpred import analysis, runtime
+from seqpred import analysis, checkpoints, runtime
 
 import pytest
 import torch
@@ -65,7 +65,9 @@ def test_scratch_impl_end_to_end_and_checkpoint_moves_to_torch(tiny_flags, tmp_p
     assert trainer.main(flags) == 0
     for name in ("LSTM_gates.png", "LSTM_gradient_flow.png"):
         assert (tmp_path / "figs" / name).read_bytes().startswith(b"\x89PNG")
-    loaded, saved = trainer.load_model(ckpt)
+    saved = checkpoints.read(ckpt)
+    loaded = runtime.use_layers(build_model("LSTM", **saved["model_args"]), cells)
+    loaded.load_state_dict(saved["state_dict"], strict=True)
     torch_model = build_model("LSTM", **saved["model_args"])  # models.py's nn.LSTM, as saved
     torch_model.load_state_dict(saved["state_dict"], strict=True)
     scratch_model = runtime.use_layers(build_model("LSTM", **saved["model_args"]), cells)
