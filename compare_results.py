@@ -54,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
 def run_job(task: tuple, stop) -> dict:
     """Train one model with one seed; return plain numbers and lists (JSON-able)."""
     kind, seed, args, setup = task
-    run = train_and_describe(kind, seed, args, setup, stop, kind,
-                             hidden_size=setup.hidden_sizes[kind])  # fmt: skip
+    run = train_and_describe(
+        kind, seed, args, setup, stop, kind, hidden_size=setup.hidden_sizes[kind]
+    )
     return {**run, "series": getattr(args, "series", None)}
 
 
@@ -147,8 +148,12 @@ def progress_flags(series) -> dict:
     flags_ = {}
     for args, _ in series:
         mine = {k: v for k, v in vars(args).items() if k not in NOT_COMPARED}
-        flags_.update({f"{args.series}.{k}" if getattr(args, "series", None) else k: v
-                       for k, v in mine.items()})  # fmt: skip
+        flags_.update(
+            {
+                f"{args.series}.{k}" if getattr(args, "series", None) else k: v
+                for k, v in mine.items()
+            }
+        )
     return json.loads(json.dumps(flags_))
 
 
@@ -297,21 +302,23 @@ def series_flags(args, entry: dict) -> argparse.Namespace:
     """One series' flags: the collection's, with the series' file, season, look-back, horizon
     and epochs (--sequence-length, --predict-steps and --epochs, when given, for every one)."""
     look_back, horizon = datasets.collection_sizes(entry["season"])
-    return argparse.Namespace(**{
-        **vars(args),
-        "dataset": "csv",
-        "csv": entry["path"],
-        "column": entry["column"],
-        "date_column": entry["date_column"] or None,
-        "season": entry["season"] or 0,
-        "season_source": entry["season_source"],
-        "sequence_length": args.sequence_length or look_back,
-        "predict_steps": min(args.predict_steps or horizon, 5 if args.dry_run else 10**9),
-        "epochs": args.epochs or entry["epochs"] or 500,
-        "out_dir": str(Path(args.out_dir) / entry["name"]),
-        "series": entry["name"],
-        "units": entry["units"],
-    })  # fmt: skip
+    return argparse.Namespace(
+        **{
+            **vars(args),
+            "dataset": "csv",
+            "csv": entry["path"],
+            "column": entry["column"],
+            "date_column": entry["date_column"] or None,
+            "season": entry["season"] or 0,
+            "season_source": entry["season_source"],
+            "sequence_length": args.sequence_length or look_back,
+            "predict_steps": min(args.predict_steps or horizon, 5 if args.dry_run else 10**9),
+            "epochs": args.epochs or entry["epochs"] or 500,
+            "out_dir": str(Path(args.out_dir) / entry["name"]),
+            "series": entry["name"],
+            "units": entry["units"],
+        }
+    )
 
 
 def compare_collection(args, stop) -> int:
@@ -324,8 +331,10 @@ def compare_collection(args, stop) -> int:
         setup = cli.start(sargs, args.models, datasets, parameters_of, [sargs.out_dir])
         setup.data = datasets.named(setup.data, entry["name"], entry["units"])
         series.append((sargs, setup))
-        print(f"{entry['name']}: {datasets.describe(setup.data)}; {sargs.epochs} epochs, "
-              f"{sargs.predict_steps}-step forecasts")  # fmt: skip
+        print(
+            f"{entry['name']}: {datasets.describe(setup.data)}; {sargs.epochs} epochs, "
+            f"{sargs.predict_steps}-step forecasts"
+        )
     jobs = runtime.default_jobs(args.jobs, series[0][1].device, args.dropout)
     runtime.use_threads(jobs)
     for _, setup in series:
@@ -354,8 +363,10 @@ def compare_collection(args, stop) -> int:
     if not outcome.complete:
         done = sorted({r["series"] for r in outcome.done})
         stopped = f" ({outcome.interrupted.name})" if outcome.interrupted else ""
-        print(f"\nStopped{stopped}: {len(done)} of {len(series)} series had finished; run "
-              f"again with the same flags to continue with the rest ({progress}).")  # fmt: skip
+        print(
+            f"\nStopped{stopped}: {len(done)} of {len(series)} series had finished; run "
+            f"again with the same flags to continue with the rest ({progress})."
+        )
         return outcome.interrupted.status if outcome.interrupted else 1
     write_collection(series, outcome.done, args, wall)
     progress.unlink(missing_ok=True)

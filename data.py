@@ -348,7 +348,7 @@ def _prepare(args, log) -> SeriesData:
 
 
 def will_generate(args) -> bool:
-    """Whether prepare_data will write the sine data files (asked for, or none there yet)."""
+    """Whether prepare will write the sine data files (asked for, or none there yet)."""
     folder = Path(args.data_dir)
     missing = not ((folder / TRAIN_FILE).exists() or (folder / TEST_FILE).exists())
     return args.dataset == "sine" and (args.generate_data or missing)

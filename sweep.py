@@ -98,14 +98,16 @@ def objective(trial, kind, args, setup, stop) -> float:
         stop.check()  # Ctrl-C, SIGTERM: this trial is marked failed, to be run again
         trial.report(val_loss, epoch)
         if trial.should_prune():  # far worse than the other trials had been by this epoch
-            print(f"{kind} trial {trial.number}: pruned at epoch {epoch} (validation MSE "
-                  f"{val_loss:.3e}) with {trial.params}", flush=True)  # fmt: skip
+            print(
+                f"{kind} trial {trial.number}: pruned at epoch {epoch} (validation MSE "
+                f"{val_loss:.3e}) with {trial.params}",
+                flush=True,
+            )
             raise optuna.TrialPruned()
 
     result = trainer.train_model(kind, tuning_view(setup.data), config, setup.device, on_epoch)
     loss = result.history.test_losses[-1]
-    print(f"{kind} trial {trial.number}: validation MSE {loss:.3e} with {trial.params}",
-          flush=True)  # fmt: skip
+    print(f"{kind} trial {trial.number}: validation MSE {loss:.3e} with {trial.params}", flush=True)
     return loss
 
 
@@ -122,14 +124,26 @@ def run_studies(args, setup, stop) -> None:
             args.seed,
             kind,
         )
-        print(f"{kind}: {ran} trial(s) run here, {len(tuning.finished(study))} of {args.trials} "
-              "finished in the study")  # fmt: skip
+        print(
+            f"{kind}: {ran} trial(s) run here, {len(tuning.finished(study))} of {args.trials} "
+            "finished in the study"
+        )
 
 
 def sweep_settings(args) -> dict:
     """The flags a study's trials must share: joining a study made with others is refused."""
-    keys = ("dataset", "csv", "column", "sequence_length", "test_fraction", "val_fraction",
-            "epochs", "batch_size", "impl", "seed")  # fmt: skip
+    keys = (
+        "dataset",
+        "csv",
+        "column",
+        "sequence_length",
+        "test_fraction",
+        "val_fraction",
+        "epochs",
+        "batch_size",
+        "impl",
+        "seed",
+    )
     return {k: getattr(args, k) for k in keys}
 
 
@@ -145,8 +159,7 @@ def retrain(args, setup, stop, best: dict) -> parallel.Outcome:
 
     def run(task, stop):
         label, kind, settings, seed = task
-        return compare_results.train_and_describe(kind, seed, args, setup, stop, label,
-                                                  **settings)  # fmt: skip
+        return compare_results.train_and_describe(kind, seed, args, setup, stop, label, **settings)
 
     def on_done(r):
         print(f"{r['model']} seed {r['seed']}: test MSE {r['test_losses'][-1]:.3e}", flush=True)
@@ -208,8 +221,9 @@ def sweep_body(args, stop, argv: list[str]) -> int:
         tuning.watch_parent()  # a worker never outlives the sweep that started it
     setup = cli.start(args, args.models, datasets, parameters_of, [args.out_dir])
     if not len(setup.data.val_x):
-        raise FlagError("the held-out stretch has no windows to score trials on; use a larger "
-                        "--val-fraction")  # fmt: skip
+        raise FlagError(
+            "the held-out stretch has no windows to score trials on; use a larger --val-fraction"
+        )
     tuning.open_storage(args.storage, Path(args.out_dir))  # a bad --storage fails here
     if args.worker_id is not None or args.workers == 1:
         runtime.use_threads(args.workers)

@@ -86,16 +86,38 @@ def run_once(mode, epochs, seeds, device, workdir: Path, root=ROOT, extra=()) ->
     checkout whose compare_results.py runs (another one for --before), with `extra` flags."""
     if mode == "article":
         out = workdir / "article.json"
-        cmd = [sys.executable, __file__, "--article-run", str(epochs), "--device", device,
-               "--out", str(out)]  # fmt: skip
+        cmd = [
+            sys.executable,
+            __file__,
+            "--article-run",
+            str(epochs),
+            "--device",
+            device,
+            "--out",
+            str(out),
+        ]
         result = measure(cmd, ROOT)
         models = json.loads(out.read_text(encoding="utf-8"))["models"]
         evidence = None
     else:
         out = workdir / "ours"
-        cmd = [sys.executable, str(root / "compare_results.py"), "--epochs", str(epochs),
-               "--seeds", str(seeds), "--device", device, "--out-dir", str(out),
-               "--data-dir", str(workdir), "--log-interval", str(10**6), *extra]  # fmt: skip
+        cmd = [
+            sys.executable,
+            str(root / "compare_results.py"),
+            "--epochs",
+            str(epochs),
+            "--seeds",
+            str(seeds),
+            "--device",
+            device,
+            "--out-dir",
+            str(out),
+            "--data-dir",
+            str(workdir),
+            "--log-interval",
+            str(10**6),
+            *extra,
+        ]
         result = measure(cmd, root)
         report = json.loads((out / "results.json").read_text(encoding="utf-8"))
         models = {
@@ -112,8 +134,16 @@ def run_once(mode, epochs, seeds, device, workdir: Path, root=ROOT, extra=()) ->
         }
     for m in models.values():
         m["ms_per_epoch"] = 1000 * m["train_seconds"] / epochs
-    return {"mode": mode, "epochs": epochs, "seeds": seeds, "device": device, **result,
-            "models": models, "evidence": evidence, "machine": machine(device)}  # fmt: skip
+    return {
+        "mode": mode,
+        "epochs": epochs,
+        "seeds": seeds,
+        "device": device,
+        **result,
+        "models": models,
+        "evidence": evidence,
+        "machine": machine(device),
+    }
 
 
 def machine(device: str) -> str:
@@ -140,8 +170,17 @@ def warm_up(root: Path, device: str) -> None:
     """A dry run of `root`'s comparison, not timed: the C kernels are compiled (once per source
     and CPU, then cached), so that no timed run pays for the compiler."""
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, str(root / "compare_results.py"), "--dry-run", "--device", device,
-               "--out-dir", tmp, "--data-dir", tmp]  # fmt: skip
+        cmd = [
+            sys.executable,
+            str(root / "compare_results.py"),
+            "--dry-run",
+            "--device",
+            device,
+            "--out-dir",
+            tmp,
+            "--data-dir",
+            tmp,
+        ]
         measure(cmd, root)
 
 
@@ -180,20 +219,42 @@ def summarize(runs: list[dict]) -> str:
 
     wall = lambda r: r["wall_seconds"]  # noqa: E731
     a, o = median(a500, wall), median(o500, wall)
-    row(f"default comparison, wall s (median of {len(o500)})", a, o, ".1f", "≥ 8× (aim 10×)",
-        met(a and o and a / o >= 8) if a and o else "")  # fmt: skip
+    row(
+        f"default comparison, wall s (median of {len(o500)})",
+        a,
+        o,
+        ".1f",
+        "≥ 8× (aim 10×)",
+        met(a and o and a / o >= 8) if a and o else "",
+    )
     cpu = lambda r: r["cpu_seconds"]  # noqa: E731
     row("same, CPU seconds", median(a500, cpu), median(o500, cpu), ".0f")
     a, o = median(a100, wall), median(o100, wall)
-    row(f"`--epochs 100`, wall s (median of {len(o100)})", a, o, ".1f", "≥ 6×",
-        met(a and o and a / o >= 6) if a and o else "")  # fmt: skip
+    row(
+        f"`--epochs 100`, wall s (median of {len(o100)})",
+        a,
+        o,
+        ".1f",
+        "≥ 6×",
+        met(a and o and a / o >= 6) if a and o else "",
+    )
     largest = lambda r: r["largest_process_mb"]  # noqa: E731
-    row("peak memory, largest process, MB (RSS)", median(a500, largest), median(o500, largest),
-        ".0f")  # fmt: skip
+    row(
+        "peak memory, largest process, MB (RSS)",
+        median(a500, largest),
+        median(o500, largest),
+        ".0f",
+    )
     pss = lambda r: r["peak_pss_mb"]  # noqa: E731
     o = median(o500, pss)
-    row("peak memory, whole process tree, MB (PSS)", median(a500, pss), o, ".0f", "≤ 350 MB",
-        met(o <= 350) if o else "")  # fmt: skip
+    row(
+        "peak memory, whole process tree, MB (PSS)",
+        median(a500, pss),
+        o,
+        ".0f",
+        "≤ 350 MB",
+        met(o <= 350) if o else "",
+    )
     o = median(o5, wall)
     lines.append(
         f"| `--seeds 5`, wall s (median of {len(o5)}) | – | "

@@ -32,7 +32,7 @@ PALETTE = [
         ],
         "os^Dv<>PX",
         strict=True,
-    )  # fmt: skip
+    )
 ]
 
 
@@ -127,8 +127,9 @@ def plot_forecast(
         if bands and name in bands:  # drawn at the horizons that have an interval
             half = np.asarray(bands[name], dtype=float)[: len(values)]
             span, ok = steps[: len(values)], np.isfinite(half)
-            ax.fill_between(span, values - half, values + half, where=ok, color=s["color"],
-                            alpha=0.15, lw=0)  # fmt: skip
+            ax.fill_between(
+                span, values - half, values + half, where=ok, color=s["color"], alpha=0.15, lw=0
+            )
     ax.axvline(x[n - 1], color="black", ls=":", lw=1)
     return _finish(fig, ax, path, xlabel, ylabel, title, ncol=3)
 
@@ -388,8 +389,14 @@ def coverage_panel(ax, report: dict, h) -> None:
         for key, ls, words in (("split", "-", "split"), ("adaptive", "--", "adaptive")):
             per_h = [(r if key == "split" else r["adaptive"])["coverage_per_h"] for r in runs]
             curve = [np.mean(v) if None not in v else np.nan for v in zip(*per_h, strict=True)]
-            ax.plot(h, 100 * np.array(curve, dtype=float), ls, color=color, lw=1.3,
-                    label=f"{kind} {words}")  # fmt: skip
+            ax.plot(
+                h,
+                100 * np.array(curve, dtype=float),
+                ls,
+                color=color,
+                lw=1.3,
+                label=f"{kind} {words}",
+            )
     if level is None:
         ax.text(0.5, 0.5, "no intervals", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
@@ -462,8 +469,14 @@ def plot_sensitivity(trials: list[dict], path) -> Path:
                 continue
             y = [t["validation_mse"] for t in rows]
             for ax, key in zip(axes, ("lr", "hidden_size"), strict=True):
-                ax.scatter([t["params"][key] for t in rows], y, s=28, facecolors=fill,
-                           edgecolors=color, label=f"{kind} {state}")  # fmt: skip
+                ax.scatter(
+                    [t["params"][key] for t in rows],
+                    y,
+                    s=28,
+                    facecolors=fill,
+                    edgecolors=color,
+                    label=f"{kind} {state}",
+                )
     for ax, label in zip(axes, ("learning rate (log)", "hidden size (log)"), strict=True):
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -489,8 +502,15 @@ def plot_ranks(summary: dict, path) -> Path:
         for j in range(len(series)):
             value = ranks[i, j]
             text = f"{value:.0f}" if value == int(value) else f"{value:.1f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize="small",
-                    color="white" if value > len(methods) / 2 else "black")  # fmt: skip
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize="small",
+                color="white" if value > len(methods) / 2 else "black",
+            )
     ax.set_xticks(range(len(series)), series, rotation=30, ha="right")
     labels = [f"{m} ({summary['mean_rank'][m]:.2f})" for m in methods]
     ax.set_yticks(range(len(methods)), labels)

@@ -386,7 +386,7 @@ def collection_markdown(s: dict) -> str:
                 ]
                 for m in methods
             ],
-        ),  # fmt: skip
+        ),
         "",
         "### Is a difference real across the series?",
         "",
@@ -398,7 +398,7 @@ def collection_markdown(s: dict) -> str:
             "series."
             if s["smallest_possible_p"] >= 0.05
             else "."
-        )  # fmt: skip
+        )
         + " The counts say on how many series each side had the lower MASE.",
         "",
         *table(
@@ -413,7 +413,7 @@ def collection_markdown(s: dict) -> str:
                 ]
                 for t in s["pairs"]
             ],
-        ),  # fmt: skip
+        ),
         "",
         "### Series by series",
         "",
@@ -443,7 +443,7 @@ def collection_verdicts(s: dict, methods: list[str], networks: list[str]) -> lis
             if first in networks
             else f": no network ranks above it; the best network, "
             f"{best_net}, has mean rank {rank[best_net]:.2f}."
-        ),  # fmt: skip
+        ),
     ]
     ar = s["mase"]
     beats_ar = {k: sum(ar[x][k] < ar[x]["linear AR"] for x in s["series"]) for k in networks}
@@ -481,8 +481,12 @@ def series_table(s: dict, networks: list[str]) -> list[str]:
     rows = []
     for name in s["series"]:
         row = s["per_series"][name]
-        cells = [name, str(row["season"] or "–"), str(row["steps"]),
-                 f"{row['best_baseline']} ({num(row['best_baseline_mase'])})"]  # fmt: skip
+        cells = [
+            name,
+            str(row["season"] or "–"),
+            str(row["steps"]),
+            f"{row['best_baseline']} ({num(row['best_baseline_mase'])})",
+        ]
         for k in networks:
             v = row[k]
             cells.append(

@@ -780,8 +780,13 @@ def collection_summary(reports: dict[str, dict], models: list[str]) -> dict:
     Seasonal persistence on a series without a season is persistence (a season of one step)."""
     from scipy import stats
 
-    methods = list(models) + ["persistence", "seasonal persistence", "seasonal mean", "drift",
-                              "linear AR"]  # fmt: skip
+    methods = list(models) + [
+        "persistence",
+        "seasonal persistence",
+        "seasonal mean",
+        "drift",
+        "linear AR",
+    ]
     table, per_series = {}, {}
     for name, r in reports.items():
         base = {canonical(k): v for k, v in r["baselines"].items()}
@@ -848,9 +853,13 @@ def series_row(r: dict, models: list[str]) -> dict:
     """One series in the collection's table: its best baseline, each network's skill against
     it and its split and adaptive coverage (means over seeds)."""
     best = r["best_baseline"]["forecast"]
-    row = {"best_baseline": canonical(best),
-           "best_baseline_mase": r["baselines"][best]["forecast_mase_mean"],
-           "season": r["season"], "test_values": r["test_values"], "steps": r["steps"]}  # fmt: skip
+    row = {
+        "best_baseline": canonical(best),
+        "best_baseline_mase": r["baselines"][best]["forecast_mase_mean"],
+        "season": r["season"],
+        "test_values": r["test_values"],
+        "steps": r["steps"],
+    }
     for k in models:
         s = r["models"][k]["summary"]
         keys = ("forecast_mase_mean", "skill_forecast", "coverage", "aci_coverage")

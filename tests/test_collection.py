@@ -78,7 +78,10 @@ def test_mean_ranks_from_a_hand_checked_table():
 
 def test_identical_scores_tie():
     assert scoring.rank_row({"x": 1.0, "y": 1.0, "z": 1.0}, ["x", "y", "z"]) == {
-        "x": 2.0, "y": 2.0, "z": 2.0}  # fmt: skip
+        "x": 2.0,
+        "y": 2.0,
+        "z": 2.0,
+    }
 
 
 def fake_report(mase: dict) -> dict:

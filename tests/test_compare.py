@@ -87,8 +87,12 @@ def test_elnino_comparison_has_seasonal_baseline(tmp_path):
     report = json.loads((out / "results.json").read_text())
     assert report["units"] == "°C"
     assert set(report["baselines"]) == {
-        "persistence", "seasonal persistence", "seasonal mean", "drift", "linear AR(24)"
-    }  # fmt: skip
+        "persistence",
+        "seasonal persistence",
+        "seasonal mean",
+        "drift",
+        "linear AR(24)",
+    }
     assert report["season"] == 12 and "skill_forecast" in report["models"]["GRU"]["runs"][0]
     best = report["best_baseline"]["forecast"]
     assert f"skill vs {best}" in (out / "results.md").read_text()

@@ -19,8 +19,9 @@ CUDA = torch.device("cuda")
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_cuda_trains_to_the_losses_of_the_cpu(kind):
     d = datasets.build_sine(20, 0.2)
-    data = datasets.SeriesData("sine", d.train_x[:300], d.train_y[:300], d.test_x[:50],
-                               d.test_y[:50])  # fmt: skip
+    data = datasets.SeriesData(
+        "sine", d.train_x[:300], d.train_y[:300], d.test_x[:50], d.test_y[:50]
+    )
     losses = {}
     for device in (torch.device("cpu"), CUDA):
         config = trainer.RunConfig(epochs=4, batch_size=100, hidden_size=8, impl="torch")

@@ -177,8 +177,20 @@ def test_a_checkpoint_trained_on_another_csv_of_the_same_name_is_refused(tmp_pat
     csv = tmp_path / "series.csv"
     csv.write_text("v\n" + "\n".join(str(i % 7) for i in range(200)) + "\n")
     ckpt = tmp_path / "m.pt"
-    flags = ["--dataset", "csv", "--csv", str(csv), "--column", "v", "--hidden-size", "4",
-             "--out-dir", str(tmp_path / "figs"), "--device", "cpu"]  # fmt: skip
+    flags = [
+        "--dataset",
+        "csv",
+        "--csv",
+        str(csv),
+        "--column",
+        "v",
+        "--hidden-size",
+        "4",
+        "--out-dir",
+        str(tmp_path / "figs"),
+        "--device",
+        "cpu",
+    ]
     assert trainer.main([*flags, "--epochs", "1", "--save-model", str(ckpt)]) == 0
     csv.write_text("v\n" + "\n".join(str(i % 5) for i in range(200)) + "\n")  # other data
     with pytest.raises(SystemExit) as exc:
@@ -333,8 +345,17 @@ def test_a_save_model_name_too_long_for_its_temporary_file_fails_before_training
 
 def test_a_changed_horizon_under_direct_names_the_real_flag(tiny_flags, tmp_path, capsys):
     path = saved_checkpoint(tiny_flags, tmp_path, "--strategy", "direct")
-    argv = [*tiny_flags, "--strategy", "direct", "--predict-steps", "4", "--epochs", "3",
-            "--resume", str(path)]  # fmt: skip
+    argv = [
+        *tiny_flags,
+        "--strategy",
+        "direct",
+        "--predict-steps",
+        "4",
+        "--epochs",
+        "3",
+        "--resume",
+        str(path),
+    ]
     line = one_line_error(capsys, lambda: trainer.main(argv), 1)
     assert "--predict-steps (with --strategy direct) 5" in line and "--outputs" not in line
 
@@ -342,8 +363,18 @@ def test_a_changed_horizon_under_direct_names_the_real_flag(tiny_flags, tmp_path
 def test_the_comparison_runs_in_the_c_locale(tiny_flags, tmp_path):
     """Under LC_ALL=C without Python's UTF-8 mode, results.md ("−", "Δ") is still written."""
     env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": ""}
-    argv = [sys.executable, "-X", "utf8=0", str(ROOT / "compare_results.py"), *tiny_flags,
-            "--models", "RNN", "GRU", "--jobs", "1"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-X",
+        "utf8=0",
+        str(ROOT / "compare_results.py"),
+        *tiny_flags,
+        "--models",
+        "RNN",
+        "GRU",
+        "--jobs",
+        "1",
+    ]
     proc = subprocess.run(argv, capture_output=True, cwd=tmp_path, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     text = (tmp_path / "figs" / "results.md").read_bytes().decode("utf-8")

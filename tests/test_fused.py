@@ -224,7 +224,7 @@ def test_a_truncated_library_does_not_crash_a_run(cache, tmp_path):
             str(tmp_path),
             "--device",
             "cpu",
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         env=env,

@@ -28,8 +28,19 @@ def write_csv(tmp_path, values, name="series.csv", header="v"):
 
 
 def csv_flags(path, tmp_path, *more):
-    return ["--dataset", "csv", "--csv", str(path), "--column", "v", "--device", "cpu",
-            "--out-dir", str(tmp_path / "figs"), *more]  # fmt: skip
+    return [
+        "--dataset",
+        "csv",
+        "--csv",
+        str(path),
+        "--column",
+        "v",
+        "--device",
+        "cpu",
+        "--out-dir",
+        str(tmp_path / "figs"),
+        *more,
+    ]
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -64,8 +75,20 @@ def test_a_series_float32_training_cannot_represent_is_refused(tmp_path, values,
 
 def test_results_json_is_strict_and_undefined_values_are_explained(tmp_path):
     path = write_csv(tmp_path, [5.0] * 120)  # constant: skill divides by a zero error
-    flags = csv_flags(path, tmp_path, "--epochs", "1", "--hidden-size", "4", "--jobs", "1",
-                      "--sequence-length", "8", "--predict-steps", "4")  # fmt: skip
+    flags = csv_flags(
+        path,
+        tmp_path,
+        "--epochs",
+        "1",
+        "--hidden-size",
+        "4",
+        "--jobs",
+        "1",
+        "--sequence-length",
+        "8",
+        "--predict-steps",
+        "4",
+    )
     assert compare_results.main(flags) == 0
     text = (tmp_path / "figs" / "results.json").read_text()
 
@@ -97,10 +120,22 @@ def test_written_files_honour_the_umask(tmp_path):
 
 def test_a_script_s_outputs_are_readable_like_any_new_file(tiny_flags, tmp_path):
     proc = subprocess.run(
-        ["sh", "-c", f"umask 022 && exec {sys.executable} {ROOT / 'main.py'} \"$@\"", "sh",
-         *tiny_flags, "--dry-run", "--plot", "--save-model", str(tmp_path / "m.pt")],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300,
-    )  # fmt: skip
+        [
+            "sh",
+            "-c",
+            f'umask 022 && exec {sys.executable} {ROOT / "main.py"} "$@"',
+            "sh",
+            *tiny_flags,
+            "--dry-run",
+            "--plot",
+            "--save-model",
+            str(tmp_path / "m.pt"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     for path in [tmp_path / "train_data.pt", tmp_path / "m.pt", *(tmp_path / "figs").iterdir()]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
@@ -119,13 +154,17 @@ def test_a_read_only_data_folder_with_valid_files_is_read(tiny_flags, tmp_path):
         flags = [*tiny_flags, "--dry-run", "--out-dir", str(out)]
         proc = subprocess.run(
             ["unshare", "-U", sys.executable, str(ROOT / "main.py"), *flags],
-            capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr
         again = subprocess.run(
             ["unshare", "-U", sys.executable, str(ROOT / "main.py"), *flags, "--generate-data"],
-            capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert again.returncode == 1 and "cannot write to" in again.stderr  # writing still checked
     finally:
         tmp_path.chmod(0o755)
@@ -159,10 +198,22 @@ def test_a_pipe_a_folder_and_standard_input_are_named_for_what_they_are(tmp_path
         with pytest.raises(datasets.DataError, match=what):
             datasets.read_series_csv(path, "v")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "--dataset", "csv", "--csv", "/dev/stdin",
-         "--column", "v", "--dry-run"],
-        input="v\n1\n2\n", capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "main.py"),
+            "--dataset",
+            "csv",
+            "--csv",
+            "/dev/stdin",
+            "--column",
+            "v",
+            "--dry-run",
+        ],
+        input="v\n1\n2\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1 and "is a pipe" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -189,8 +240,20 @@ def test_csv_files_that_would_be_misread_are_refused(tmp_path, content, message)
 def test_a_users_file_called_adding_is_a_series_not_the_adding_problem(tmp_path):
     """Whether data is a series is decided by its kind, not by its name."""
     path = write_csv(tmp_path, np.sin(np.arange(150) / 3), name="adding.csv")
-    flags = csv_flags(path, tmp_path, "--epochs", "1", "--hidden-size", "4", "--jobs", "1",
-                      "--sequence-length", "8", "--predict-steps", "4")  # fmt: skip
+    flags = csv_flags(
+        path,
+        tmp_path,
+        "--epochs",
+        "1",
+        "--hidden-size",
+        "4",
+        "--jobs",
+        "1",
+        "--sequence-length",
+        "8",
+        "--predict-steps",
+        "4",
+    )
     assert compare_results.main(flags) == 0
     assert (tmp_path / "figs" / "predictions.png").read_bytes().startswith(b"\x89PNG")
 
@@ -199,8 +262,12 @@ def test_per_model_figures_carry_the_models_name(tiny_flags, tmp_path):
     """main.py --plot never overwrites the comparison's lstm_gates.png."""
     assert trainer.main([*tiny_flags, "--dry-run", "--plot", "--model-type", "LSTM"]) == 0
     names = sorted(p.name for p in (tmp_path / "figs").iterdir())
-    assert names == ["LSTM_forecast.png", "LSTM_gates.png", "LSTM_gradient_flow.png",
-                     "LSTM_loss.png"]  # fmt: skip
+    assert names == [
+        "LSTM_forecast.png",
+        "LSTM_gates.png",
+        "LSTM_gradient_flow.png",
+        "LSTM_loss.png",
+    ]
     help_text = trainer.build_parser().format_help()
     for name in ("_loss.png", "_gradient_flow.png", "_forecast.png", "LSTM_gates.png"):
         assert name in help_text

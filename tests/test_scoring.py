@@ -153,9 +153,28 @@ def test_a_compact_dated_series_runs_end_to_end(tmp_path):
     ]
     path.write_text("day,value\n" + "\n".join(rows) + "\n")
     out = tmp_path / "out"
-    flags = ["--dataset", "csv", "--csv", str(path), "--column", "value", "--date-column", "day",
-             "--sequence-length", "7", "--epochs", "2", "--predict-steps", "3", "--out-dir",
-             str(out), "--jobs", "1", "--device", "cpu"]  # fmt: skip
+    flags = [
+        "--dataset",
+        "csv",
+        "--csv",
+        str(path),
+        "--column",
+        "value",
+        "--date-column",
+        "day",
+        "--sequence-length",
+        "7",
+        "--epochs",
+        "2",
+        "--predict-steps",
+        "3",
+        "--out-dir",
+        str(out),
+        "--jobs",
+        "1",
+        "--device",
+        "cpu",
+    ]
     assert compare_results.main(flags) == 0
     assert (out / "predictions.png").exists() and not (out / "runs-in-progress.json").exists()
     assert json.loads((out / "results.json").read_text())["season"] == 7
@@ -369,8 +388,10 @@ def test_match_params_lands_on_the_best_achievable_count(target, layers):
     sizes = scoring.matched_hidden_sizes(target, list(MODEL_TYPES), count, 20)
     goal = count(target, 20) if isinstance(target, str) else target
     for kind, chosen in sizes.items():
-        counts = {h: count_parameters(build_model(kind, hidden_size=h, num_layers=layers))
-                  for h in range(1, 90)}  # fmt: skip
+        counts = {
+            h: count_parameters(build_model(kind, hidden_size=h, num_layers=layers))
+            for h in range(1, 90)
+        }
         best = min(counts, key=lambda h: (abs(counts[h] - goal), h))
         assert chosen == best, (kind, chosen, best)
 
@@ -408,9 +429,26 @@ def short_csv(tmp_path, n=60):
 def test_too_few_calibration_origins_report_no_coverage(tmp_path):
     """60 values: 5 held out, fewer than the 9 that 90 % needs; no crash, no coverage."""
     out = tmp_path / "out"
-    flags = ["--dataset", "csv", "--csv", str(short_csv(tmp_path)), "--column", "v",
-             "--sequence-length", "6", "--epochs", "2", "--predict-steps", "3", "--out-dir",
-             str(out), "--jobs", "1", "--device", "cpu"]  # fmt: skip
+    flags = [
+        "--dataset",
+        "csv",
+        "--csv",
+        str(short_csv(tmp_path)),
+        "--column",
+        "v",
+        "--sequence-length",
+        "6",
+        "--epochs",
+        "2",
+        "--predict-steps",
+        "3",
+        "--out-dir",
+        str(out),
+        "--jobs",
+        "1",
+        "--device",
+        "cpu",
+    ]
     assert compare_results.main(flags) == 0
     text = (out / "results.md").read_text()
     assert "90% needs ≥ 9 calibration origins" in text and "split coverage %" not in text

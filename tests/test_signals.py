@@ -120,8 +120,23 @@ def test_stopping_while_figures_are_drawn_keeps_the_checkpoint(tiny_flags, tmp_p
 
 def test_adding_task_stops_cleanly_and_keeps_finished_runs(tmp_path):
     out = tmp_path / "adding"
-    flags_ = ["--lengths", "4", "5", "--seeds", "3", "--epochs", "30", "--hidden-size", "4",
-              "--jobs", "2", "--device", "cpu", "--out-dir", str(out)]  # fmt: skip
+    flags_ = [
+        "--lengths",
+        "4",
+        "5",
+        "--seeds",
+        "3",
+        "--epochs",
+        "30",
+        "--hidden-size",
+        "4",
+        "--jobs",
+        "2",
+        "--device",
+        "cpu",
+        "--out-dir",
+        str(out),
+    ]
     proc = start_script("adding_task.py", *flags_, cwd=tmp_path)
     stop_when(proc, "[1/", signal.SIGTERM, 143)
     assert "**Interrupted**" in (out / "results.md").read_text()

@@ -27,8 +27,22 @@ from models import parameters_of
 optuna = pytest.importorskip("optuna")
 posix = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and processes")
 
-TINY = ["--dataset", "elnino", "--sequence-length", "12", "--epochs", "3", "--seeds", "1",
-        "--predict-steps", "6", "--device", "cpu", "--jobs", "1"]  # fmt: skip
+TINY = [
+    "--dataset",
+    "elnino",
+    "--sequence-length",
+    "12",
+    "--epochs",
+    "3",
+    "--seeds",
+    "1",
+    "--predict-steps",
+    "6",
+    "--device",
+    "cpu",
+    "--jobs",
+    "1",
+]
 
 
 def finished_trials(out_dir, kind="RNN"):
@@ -65,8 +79,19 @@ def settings_of(trials) -> set:
 
 
 def test_two_workers_finish_exactly_the_trials_asked_for_all_distinct(tmp_path):
-    proc = run_script("sweep.py", *TINY, "--trials", "5", "--models", "RNN", "--workers", "2",
-                      "--out-dir", str(tmp_path), cwd=tmp_path)  # fmt: skip
+    proc = run_script(
+        "sweep.py",
+        *TINY,
+        "--trials",
+        "5",
+        "--models",
+        "RNN",
+        "--workers",
+        "2",
+        "--out-dir",
+        str(tmp_path),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr  # a surplus claim ends without Optuna's traceback
     done = finished_trials(tmp_path)
@@ -81,8 +106,7 @@ def test_two_workers_finish_exactly_the_trials_asked_for_all_distinct(tmp_path):
 
 @posix
 def test_a_stopped_sweep_keeps_its_trials_and_finishes_when_run_again(tmp_path):
-    argv = [*TINY, "--epochs", "40", "--trials", "5", "--models", "RNN", "--out-dir",
-            str(tmp_path)]  # fmt: skip
+    argv = [*TINY, "--epochs", "40", "--trials", "5", "--models", "RNN", "--out-dir", str(tmp_path)]
     proc = start_script("sweep.py", *argv, cwd=tmp_path)
     _, err = stop_when(proc, "RNN trial 1:", signal.SIGINT, 130, timeout=120)
     assert "Traceback" not in err  # the interrupted trial is failed without Optuna's traceback
@@ -200,8 +224,19 @@ def test_ctrl_c_while_workers_start_leaves_none_running(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_workers_stop_when_their_parent_is_killed(tmp_path):
-    argv = [*TINY, "--epochs", "5000", "--trials", "20", "--models", "RNN", "--workers", "2",
-            "--out-dir", str(tmp_path)]  # fmt: skip
+    argv = [
+        *TINY,
+        "--epochs",
+        "5000",
+        "--trials",
+        "20",
+        "--models",
+        "RNN",
+        "--workers",
+        "2",
+        "--out-dir",
+        str(tmp_path),
+    ]
     proc = start_script("sweep.py", *argv, cwd=tmp_path)
     wait_for(proc, "Starting 2 worker processes")
     deadline = time.monotonic() + 60
@@ -254,15 +289,32 @@ def postgres():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     try:
-        subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
-                       check=True, capture_output=True, timeout=120)  # fmt: skip
-        start = [*as_user, pg_ctl, "-D", str(data), "-o", f"-p {port} -k {folder}", "-l",
-                 str(folder / "log"), "-w", "start"]  # fmt: skip
+        subprocess.run(
+            [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        start = [
+            *as_user,
+            pg_ctl,
+            "-D",
+            str(data),
+            "-o",
+            f"-p {port} -k {folder}",
+            "-l",
+            str(folder / "log"),
+            "-w",
+            "start",
+        ]
         subprocess.run(start, check=True, capture_output=True, timeout=120)
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, timeout=120)  # fmt: skip
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=120,
+        )
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -270,8 +322,21 @@ def postgres():
 def test_two_workers_on_postgresql_survive_a_killed_worker(tmp_path, postgres):
     """The README's URL as written; two workers share the study; one is SIGKILLed mid-trial;
     the rerun fails its trial at once (no grace period to wait) and completes the count."""
-    argv = [*TINY, "--epochs", "20", "--trials", "4", "--models", "GRU", "--workers", "2",
-            "--storage", postgres, "--out-dir", str(tmp_path)]  # fmt: skip
+    argv = [
+        *TINY,
+        "--epochs",
+        "20",
+        "--trials",
+        "4",
+        "--models",
+        "GRU",
+        "--workers",
+        "2",
+        "--storage",
+        postgres,
+        "--out-dir",
+        str(tmp_path),
+    ]
     proc = start_script("sweep.py", *argv, cwd=tmp_path)
     wait_for(proc, "GRU trial")  # a trial has finished: the workers are busy with the next
     storage = tuning.open_storage(postgres, tmp_path)
