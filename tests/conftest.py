@@ -40,6 +40,12 @@ def tiny_flags(tmp_path):
     ]
 
 
+def csv_flags(path, out, *more, column="v"):
+    """The flags that read one column of a CSV file and write into `out`, on the CPU."""
+    flags = ["--dataset", "csv", "--csv", str(path), "--column", column, "--device", "cpu"]
+    return [*flags, "--out-dir", str(out), *more]
+
+
 def start_script(script, *args, cwd, env=None):
     """Start a script whose output we can read line by line as it trains.
 

@@ -18,7 +18,7 @@ import torch
 import compare_results
 import data as datasets
 import main as trainer
-from conftest import ROOT, run_script
+from conftest import ROOT, csv_flags, run_script
 
 
 def write_csv(tmp_path, values, name="series.csv", header="v"):
@@ -27,20 +27,8 @@ def write_csv(tmp_path, values, name="series.csv", header="v"):
     return path
 
 
-def csv_flags(path, tmp_path, *more):
-    return [
-        "--dataset",
-        "csv",
-        "--csv",
-        str(path),
-        "--column",
-        "v",
-        "--device",
-        "cpu",
-        "--out-dir",
-        str(tmp_path / "figs"),
-        *more,
-    ]
+TINY_CSV = ["--epochs", "1", "--hidden-size", "4", "--jobs", "1"]  # seconds long
+TINY_CSV += ["--sequence-length", "8", "--predict-steps", "4"]
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -54,7 +42,10 @@ def test_a_large_offset_keeps_its_variation_in_the_series_units(tmp_path):
 
 def test_an_offset_series_gets_real_errors_not_zeros(tmp_path, capsys):
     path = write_csv(tmp_path, 1e9 + 10 * np.sin(np.arange(200) / 4))
-    assert trainer.main(csv_flags(path, tmp_path, "--dry-run", "--sequence-length", "12")) == 0
+    assert (
+        trainer.main(csv_flags(path, tmp_path / "figs", "--dry-run", "--sequence-length", "12"))
+        == 0
+    )
     line = next(x for x in capsys.readouterr().out.splitlines() if "one step ahead" in x)
     mae = float(line.split("MAE ")[1].split(",")[0])
     assert 0.5 < mae < 100  # an untrained model is off by about the amplitude, not by 0
@@ -69,26 +60,15 @@ def test_an_offset_series_gets_real_errors_not_zeros(tmp_path, capsys):
 )
 def test_a_series_float32_training_cannot_represent_is_refused(tmp_path, values, message):
     path = write_csv(tmp_path, values)
-    proc = run_script("main.py", *csv_flags(path, tmp_path, "--dry-run", "--sequence-length", "8"))
+    proc = run_script(
+        "main.py", *csv_flags(path, tmp_path / "figs", "--dry-run", "--sequence-length", "8")
+    )
     assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_results_json_is_strict_and_undefined_values_are_explained(tmp_path):
     path = write_csv(tmp_path, [5.0] * 120)  # constant: skill divides by a zero error
-    flags = csv_flags(
-        path,
-        tmp_path,
-        "--epochs",
-        "1",
-        "--hidden-size",
-        "4",
-        "--jobs",
-        "1",
-        "--sequence-length",
-        "8",
-        "--predict-steps",
-        "4",
-    )
+    flags = csv_flags(path, tmp_path / "figs", *TINY_CSV)
     assert compare_results.main(flags) == 0
     text = (tmp_path / "figs" / "results.json").read_text()
 
@@ -240,20 +220,7 @@ def test_csv_files_that_would_be_misread_are_refused(tmp_path, content, message)
 def test_a_users_file_called_adding_is_a_series_not_the_adding_problem(tmp_path):
     """Whether data is a series is decided by its kind, not by its name."""
     path = write_csv(tmp_path, np.sin(np.arange(150) / 3), name="adding.csv")
-    flags = csv_flags(
-        path,
-        tmp_path,
-        "--epochs",
-        "1",
-        "--hidden-size",
-        "4",
-        "--jobs",
-        "1",
-        "--sequence-length",
-        "8",
-        "--predict-steps",
-        "4",
-    )
+    flags = csv_flags(path, tmp_path / "figs", *TINY_CSV)
     assert compare_results.main(flags) == 0
     assert (tmp_path / "figs" / "predictions.png").read_bytes().startswith(b"\x89PNG")
 

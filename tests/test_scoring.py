@@ -14,6 +14,7 @@ import torch
 import compare_results
 import data as datasets
 import main as trainer
+from conftest import csv_flags
 from models import MODEL_TYPES, build_model, count_parameters, parameters_of
 
 CPU = torch.device("cpu")
@@ -146,6 +147,9 @@ def test_compact_dates_are_read_and_a_bad_date_names_its_row(tmp_path):
         datasets.read_series_csv(bad, "v", "date")
 
 
+TINY_CSV = ["--epochs", "2", "--predict-steps", "3", "--jobs", "1"]
+
+
 def test_a_compact_dated_series_runs_end_to_end(tmp_path):
     path = tmp_path / "daily.csv"
     rows = [
@@ -153,28 +157,9 @@ def test_a_compact_dated_series_runs_end_to_end(tmp_path):
     ]
     path.write_text("day,value\n" + "\n".join(rows) + "\n")
     out = tmp_path / "out"
-    flags = [
-        "--dataset",
-        "csv",
-        "--csv",
-        str(path),
-        "--column",
-        "value",
-        "--date-column",
-        "day",
-        "--sequence-length",
-        "7",
-        "--epochs",
-        "2",
-        "--predict-steps",
-        "3",
-        "--out-dir",
-        str(out),
-        "--jobs",
-        "1",
-        "--device",
-        "cpu",
-    ]
+    flags = csv_flags(
+        path, out, *TINY_CSV, "--date-column", "day", "--sequence-length", "7", column="value"
+    )
     assert compare_results.main(flags) == 0
     assert (out / "predictions.png").exists() and not (out / "runs-in-progress.json").exists()
     assert json.loads((out / "results.json").read_text())["season"] == 7
@@ -429,26 +414,7 @@ def short_csv(tmp_path, n=60):
 def test_too_few_calibration_origins_report_no_coverage(tmp_path):
     """60 values: 5 held out, fewer than the 9 that 90 % needs; no crash, no coverage."""
     out = tmp_path / "out"
-    flags = [
-        "--dataset",
-        "csv",
-        "--csv",
-        str(short_csv(tmp_path)),
-        "--column",
-        "v",
-        "--sequence-length",
-        "6",
-        "--epochs",
-        "2",
-        "--predict-steps",
-        "3",
-        "--out-dir",
-        str(out),
-        "--jobs",
-        "1",
-        "--device",
-        "cpu",
-    ]
+    flags = csv_flags(short_csv(tmp_path), out, *TINY_CSV, "--sequence-length", "6")
     assert compare_results.main(flags) == 0
     text = (out / "results.md").read_text()
     assert "90% needs ≥ 9 calibration origins" in text and "split coverage %" not in text

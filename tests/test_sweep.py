@@ -79,19 +79,13 @@ def settings_of(trials) -> set:
 
 
 def test_two_workers_finish_exactly_the_trials_asked_for_all_distinct(tmp_path):
-    proc = run_script(
-        "sweep.py",
+    argv = [
         *TINY,
-        "--trials",
-        "5",
-        "--models",
-        "RNN",
-        "--workers",
-        "2",
+        *["--trials", "5", "--models", "RNN", "--workers", "2"],
         "--out-dir",
         str(tmp_path),
-        cwd=tmp_path,
-    )
+    ]
+    proc = run_script("sweep.py", *argv, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr  # a surplus claim ends without Optuna's traceback
     done = finished_trials(tmp_path)
@@ -224,19 +218,8 @@ def test_ctrl_c_while_workers_start_leaves_none_running(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_workers_stop_when_their_parent_is_killed(tmp_path):
-    argv = [
-        *TINY,
-        "--epochs",
-        "5000",
-        "--trials",
-        "20",
-        "--models",
-        "RNN",
-        "--workers",
-        "2",
-        "--out-dir",
-        str(tmp_path),
-    ]
+    more = ["--epochs", "5000", "--trials", "20", "--models", "RNN", "--workers", "2"]
+    argv = [*TINY, *more, "--out-dir", str(tmp_path)]
     proc = start_script("sweep.py", *argv, cwd=tmp_path)
     wait_for(proc, "Starting 2 worker processes")
     deadline = time.monotonic() + 60
