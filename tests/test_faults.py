@@ -16,12 +16,12 @@ import torch
 
 import compare_results
 import main as trainer
-from conftest import ROOT, run_script
+from conftest import ROOT, run_here
 
 
 def test_divergence_stops_with_a_message_and_writes_nothing(tiny_flags, tmp_path):
     ckpt = tmp_path / "never.pt"
-    proc = run_script(
+    proc = run_here(
         "main.py",
         *tiny_flags,
         "--lr",
@@ -47,7 +47,7 @@ def test_an_output_folder_that_cannot_be_written_fails_before_training(
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     plot = ["--plot"] if script == "main.py" else []  # compare_results.py always plots
-    proc = run_script(script, *tiny_flags, "--out-dir", str(blocker / "figs"), *plot)
+    proc = run_here(script, *tiny_flags, "--out-dir", str(blocker / "figs"), *plot)
     assert proc.returncode == 1
     assert "cannot write to" in proc.stderr and "Traceback" not in proc.stderr
     assert "epoch" not in proc.stdout  # no training time was spent
@@ -95,9 +95,9 @@ def test_a_crafted_pickle_is_refused_and_its_payload_never_runs(tiny_flags, tmp_
     torch.save(evil, tmp_path / "train_data.pt")
     torch.save(evil, tmp_path / "test_data.pt")
     torch.save(evil, tmp_path / "evil_checkpoint.pt")
-    proc = run_script("main.py", *tiny_flags, "--dry-run")
+    proc = run_here("main.py", *tiny_flags, "--dry-run")
     assert proc.returncode == 1 and "not a valid data set file" in proc.stderr
-    proc = run_script(
+    proc = run_here(
         "main.py", *tiny_flags, "--generate-data", "--resume", str(tmp_path / "evil_checkpoint.pt")
     )
     assert proc.returncode == 1 and "not a valid checkpoint file" in proc.stderr

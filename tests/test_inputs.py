@@ -18,7 +18,7 @@ import torch
 import compare_results
 import data as datasets
 import main as trainer
-from conftest import ROOT, csv_flags, run_script
+from conftest import ROOT, csv_flags, run_here
 
 
 def write_csv(tmp_path, values, name="series.csv", header="v"):
@@ -60,7 +60,7 @@ def test_an_offset_series_gets_real_errors_not_zeros(tmp_path, capsys):
 )
 def test_a_series_float32_training_cannot_represent_is_refused(tmp_path, values, message):
     path = write_csv(tmp_path, values)
-    proc = run_script(
+    proc = run_here(
         "main.py", *csv_flags(path, tmp_path / "figs", "--dry-run", "--sequence-length", "8")
     )
     assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr

@@ -6,7 +6,7 @@ import torch
 
 import data as datasets
 import main as trainer
-from conftest import run_script
+from conftest import run_here
 
 
 def test_shipped_elnino_series():
@@ -98,7 +98,7 @@ def test_csv_dataset_end_to_end(tmp_path, capsys):
 
 def test_bad_csv_from_the_command_line_has_no_traceback(tmp_path):
     path = write(tmp_path, "t,signal\n1,2\n2,oops\n")
-    proc = run_script(
+    proc = run_here(
         "main.py", "--dataset", "csv", "--csv", str(path), "--column", "signal", "--dry-run"
     )
     assert proc.returncode == 1

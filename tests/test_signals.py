@@ -18,7 +18,7 @@ import torch
 import compare_results
 import data as datasets
 import main as trainer
-from conftest import ROOT, leftovers, run_script, start_script, stop_when, wait_for
+from conftest import ROOT, leftovers, run_here, start_script, stop_when, wait_for
 from models import parameters_of
 
 # Real signals to real subprocesses, /proc: POSIX only (Windows has neither SIGTERM nor /proc).
@@ -97,7 +97,7 @@ def test_finished_runs_of_another_comparison_are_not_mixed_in(tiny_flags, tmp_pa
     progress = tmp_path / "figs" / "runs-in-progress.json"
     progress.parent.mkdir()
     progress.write_text(json.dumps({"flags": {"epochs": 500}, "data": "x", "finished_runs": []}))
-    proc = run_script("compare_results.py", *tiny_flags, "--models", "RNN", cwd=tmp_path)
+    proc = run_here("compare_results.py", *tiny_flags, "--models", "RNN", cwd=tmp_path)
     assert proc.returncode == 1 and "holds the finished runs of another comparison" in proc.stderr
     assert "another comparison (--" in proc.stderr and "Traceback" not in proc.stderr
     assert json.loads(progress.read_text())["flags"] == {"epochs": 500}  # left as it was
@@ -155,7 +155,7 @@ def test_adding_task_stops_cleanly_and_keeps_finished_runs(tmp_path):
     ],
 )
 def test_adding_task_refuses_bad_flags_in_one_line(tmp_path, flags_, message):
-    proc = run_script("adding_task.py", *flags_, "--out-dir", str(tmp_path), cwd=tmp_path)
+    proc = run_here("adding_task.py", *flags_, "--out-dir", str(tmp_path), cwd=tmp_path)
     assert proc.returncode == 2 and message in proc.stderr
     assert "Traceback" not in proc.stderr
 
@@ -163,7 +163,7 @@ def test_adding_task_refuses_bad_flags_in_one_line(tmp_path, flags_, message):
 def test_adding_task_checks_its_output_folder_before_training(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    proc = run_script("adding_task.py", "--lengths", "4", "--out-dir", str(blocker / "out"))
+    proc = run_here("adding_task.py", "--lengths", "4", "--out-dir", str(blocker / "out"))
     assert proc.returncode == 1 and "cannot write to" in proc.stderr
     assert "Traceback" not in proc.stderr and "[1/" not in proc.stdout
 
@@ -171,7 +171,7 @@ def test_adding_task_checks_its_output_folder_before_training(tmp_path):
 def test_save_model_into_an_existing_folder_is_refused_before_training(tiny_flags, tmp_path):
     folder = tmp_path / "models"
     folder.mkdir()
-    proc = run_script("main.py", *tiny_flags, "--save-model", str(folder), cwd=tmp_path)
+    proc = run_here("main.py", *tiny_flags, "--save-model", str(folder), cwd=tmp_path)
     assert proc.returncode == 2 and "--save-model" in proc.stderr and "is a folder" in proc.stderr
     assert "epoch" not in proc.stdout and "Traceback" not in proc.stderr
 

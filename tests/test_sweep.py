@@ -21,7 +21,7 @@ import pytest
 
 import data as datasets
 import sweep
-from conftest import run_script, start_script, stop_when, wait_for
+from conftest import run_here, run_script, start_script, stop_when, wait_for
 from models import parameters_of
 
 optuna = pytest.importorskip("optuna")
@@ -136,7 +136,7 @@ def test_bad_storage_or_output_fails_before_any_trial(tmp_path, extra, status, m
     (tmp_path / "FILE").write_text("a file, not a folder")
     extra = [e.replace("FILE", str(tmp_path / "FILE")) for e in extra]
     out = [] if "--out-dir" in extra else ["--out-dir", str(tmp_path / "out")]
-    proc = run_script("sweep.py", *TINY, "--trials", "2", "--models", "RNN", *out, *extra)
+    proc = run_here("sweep.py", *TINY, "--trials", "2", "--models", "RNN", *out, *extra)
     assert proc.returncode == status and message in proc.stderr, proc.stderr
     assert "trial" not in proc.stdout and "Traceback" not in proc.stderr
 
@@ -171,7 +171,7 @@ def test_a_damaged_storage_file_is_one_line(tmp_path):
     page = sqlite3.connect(db).execute("pragma page_size").fetchone()[0]
     raw[page : len(raw)] = b"\xa5" * (len(raw) - page)  # every page after the first
     db.write_bytes(bytes(raw))
-    proc = run_script("sweep.py", *argv, cwd=tmp_path)
+    proc = run_here("sweep.py", *argv, cwd=tmp_path)
     assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr, proc.stderr
     assert str(db) in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
@@ -305,28 +305,18 @@ def postgres():
 def test_two_workers_on_postgresql_survive_a_killed_worker(tmp_path, postgres):
     """The README's URL as written; two workers share the study; one is SIGKILLed mid-trial;
     the rerun fails its trial at once (no grace period to wait) and completes the count."""
-    argv = [
-        *TINY,
-        "--epochs",
-        "20",
-        "--trials",
-        "4",
-        "--models",
-        "GRU",
-        "--workers",
-        "2",
-        "--storage",
-        postgres,
-        "--out-dir",
-        str(tmp_path),
-    ]
+    more = ["--epochs", "60", "--trials", "4", "--models", "GRU", "--workers", "2"]
+    argv = [*TINY, *more, "--storage", postgres, "--out-dir", str(tmp_path)]
     proc = start_script("sweep.py", *argv, cwd=tmp_path)
-    wait_for(proc, "GRU trial")  # a trial has finished: the workers are busy with the next
     storage = tuning.open_storage(postgres, tmp_path)
-    study = optuna.load_study(study_name="seqpred-GRU", storage=storage)
-    running = [
-        t for t in study.get_trials() if t.state.name == "RUNNING" and "worker" in t.user_attrs
-    ]
+    running, deadline = [], time.monotonic() + 120
+    while not running and time.monotonic() < deadline:  # a trial in flight, with its worker
+        time.sleep(0.1)
+        try:
+            trials = optuna.load_study(study_name="seqpred-GRU", storage=storage).get_trials()
+        except KeyError:  # no study yet: the workers are still starting
+            continue
+        running = [t for t in trials if t.state.name == "RUNNING" and "worker" in t.user_attrs]
     assert running, "no trial in flight"
     os.kill(running[0].user_attrs["worker"]["pid"], signal.SIGKILL)
     out, err = proc.communicate(timeout=300)
