@@ -61,7 +61,9 @@ def open_storage(url: str | None, out_dir: Path):
     full = storage_url(url, out_dir)
     try:
         return optuna.storages.RDBStorage(full)
-    except sqlalchemy.exc.DatabaseError as err:  # it answers, but its contents are damaged
+    except sqlalchemy.exc.OperationalError as err:  # no such file, a server that is down
+        raise FlagError(f"--storage {url or full}: cannot open it: {first_line(err)}") from None
+    except sqlalchemy.exc.DatabaseError as err:  # it opens, but its contents are damaged
         raise DataError(damaged(url, out_dir, err)) from None
     except Exception as err:  # a bad URL, a missing driver, a server that does not answer
         raise FlagError(f"--storage {url or full}: cannot open it: {first_line(err)}") from None
