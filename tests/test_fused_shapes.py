@@ -24,9 +24,12 @@ HIDDEN = [*range(1, 131), 255, 256, 257, 511, 1024, fused.MAX_SIZE]
 INPUTS = (1, 2, 3, 4, "hidden + 1")
 BATCHES = ("1", "tile - 1", "tile", "tile + 1")
 STEPS = (1, 2, 17)
-# The largest difference allowed, relative to the largest |value| of the tensor compared: the
-# kernels sum in another order than PyTorch (measured worst over every case here: 4.8e-6 in
-# float32, 1.2e-14 in float64); a wrong kernel is off by 0.1 or more.
+# The largest difference allowed, relative to the scale of the tensor compared: the kernels sum
+# in another order than PyTorch, and a wrong kernel is off by 0.1 or more. The scale of an output
+# or state is its largest |value|; the scale of a gradient is the largest |value| of any gradient
+# in the case, because a gradient (a bias's most of all) is a sum over every window and step
+# whose terms can cancel to far less than the rounding error of the sum. (Measured over 800
+# random shapes: the worst difference was 4% of what is allowed, in float32 and in float64.)
 TOLERANCE = {torch.float32: 5e-5, torch.float64: 1e-12}
 
 
@@ -85,8 +88,10 @@ def check_equal(cell, dtype, inputs, hidden, batch, steps, layers):
         inference, _ = layer.run_kernels(x)
     got["output (inference)"], expected["output (inference)"] = inference, expected["output"]
     assert got.keys() == expected.keys()
+    gradients = max(float(v.abs().max()) for k, v in expected.items() if k.startswith("d "))
     for name, value in expected.items():
-        allowed = TOLERANCE[dtype] * float(value.abs().max())
+        scale = gradients if name.startswith("d ") else float(value.abs().max())
+        allowed = TOLERANCE[dtype] * scale
         assert got[name].shape == value.shape, name
         if float((got[name] - value).abs().max()) > allowed:  # cheap; the message when it fails
             torch.testing.assert_close(got[name], value, rtol=0, atol=allowed, msg=name)

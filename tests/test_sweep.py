@@ -306,6 +306,24 @@ def postgres():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def freeze_a_worker_mid_trial(storage):
+    """A trial in flight whose worker is now stopped (SIGSTOP) inside it, or None. The worker is
+    stopped first and the trial read again, since it may have ended since it was first read."""
+    try:
+        trials = optuna.load_study(study_name="seqpred-GRU", storage=storage).get_trials()
+    except KeyError:  # no study yet: the workers are still starting
+        return None
+    for trial in trials:
+        if trial.state.name == "RUNNING" and "worker" in trial.user_attrs:
+            pid = trial.user_attrs["worker"]["pid"]
+            os.kill(pid, signal.SIGSTOP)
+            study = optuna.load_study(study_name="seqpred-GRU", storage=storage)
+            if study.get_trials()[trial.number].state.name == "RUNNING":
+                return trial
+            os.kill(pid, signal.SIGCONT)  # it finished that trial meanwhile: try another
+    return None
+
+
 @posix
 def test_two_workers_on_postgresql_survive_a_killed_worker(tmp_path, postgres):
     """The README's URL as written; two workers share the study; one is SIGKILLed mid-trial;
@@ -314,22 +332,19 @@ def test_two_workers_on_postgresql_survive_a_killed_worker(tmp_path, postgres):
     argv = [*TINY, *more, "--storage", postgres, "--out-dir", str(tmp_path)]
     proc = start_script("sweep.py", *argv, cwd=tmp_path)
     storage = tuning.open_storage(postgres, tmp_path)
-    running, deadline = [], time.monotonic() + 120
-    while not running and time.monotonic() < deadline:  # a trial in flight, with its worker
+    lost, deadline = None, time.monotonic() + 120
+    while lost is None and time.monotonic() < deadline:
         time.sleep(0.1)
-        try:
-            trials = optuna.load_study(study_name="seqpred-GRU", storage=storage).get_trials()
-        except KeyError:  # no study yet: the workers are still starting
-            continue
-        running = [t for t in trials if t.state.name == "RUNNING" and "worker" in t.user_attrs]
-    assert running, "no trial in flight"
-    os.kill(running[0].user_attrs["worker"]["pid"], signal.SIGKILL)
+        lost = freeze_a_worker_mid_trial(storage)
+    assert lost is not None, "no trial in flight"
+    os.kill(lost.user_attrs["worker"]["pid"], signal.SIGKILL)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 1 and "died (SIGKILL)" in err and "Traceback" not in err
     again = run_script("sweep.py", *argv, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "its worker is gone; marked failed" in again.stdout
+    assert f"trial {lost.number}: its worker is gone; marked failed" in again.stdout
     study = optuna.load_study(study_name="seqpred-GRU", storage=storage)
+    assert study.get_trials()[lost.number].state.name == "FAIL"
     done = tuning.finished(study)
     assert len(done) == 4 and len(settings_of(done)) == 4
     report = json.loads((tmp_path / "sweep.json").read_text())
