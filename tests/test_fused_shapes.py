@@ -93,7 +93,7 @@ def check_equal(cell, dtype, inputs, hidden, batch, steps, layers):
         scale = gradients if name.startswith("d ") else float(value.abs().max())
         allowed = TOLERANCE[dtype] * scale
         assert got[name].shape == value.shape, name
-        if float((got[name] - value).abs().max()) > allowed:  # cheap; the message when it fails
+        if float((got[name] - value).abs_().max()) > allowed:  # cheap; the message when it fails
             torch.testing.assert_close(got[name], value, rtol=0, atol=allowed, msg=name)
 
 
