@@ -265,21 +265,22 @@ def cost_table(report: dict, seeds: str, args) -> list[str]:
         f"### Cost ({seeds})",
         "",
         f"Losses are MSE in {scaled}the units the network trains on.{budget} "
-        + memory_line(report, args),
+        + memory_line(report),
         "",
         *table([*head, "ms/epoch"], rows),
     ]
 
 
-def memory_line(report: dict, args) -> str:
+def memory_line(report: dict) -> str:
     """Peak memory, measured for the whole comparison: its runs share one process."""
     mb = report.get("peak_memory_mb")
     if mb is None:
         return "Peak memory was not measured on this platform."
     if report.get("memory_kind") == "RSS":
+        at_once = f" ({report['jobs']} at a time)" if report.get("jobs") else ""
         return (
             f"Peak memory: {mb:.0f} MB, the peak resident set of the one process that trained "
-            f"every run ({args.jobs} at a time), the PyTorch runtime included."
+            f"every run{at_once}, the PyTorch runtime included."
         )
     return f"Peak memory: {mb:.0f} MB of CUDA memory allocated, over every run."
 

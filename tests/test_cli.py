@@ -1,5 +1,7 @@
 """The command-line scripts end to end, in tmp_path: success paths and clear failures."""
 
+import json
+
 import pytest
 import torch
 
@@ -36,6 +38,9 @@ def test_compare_writes_both_figures(tiny_flags, tmp_path, capsys):
     table = out[out.index("### Cost") :]  # the cost table printed at the end
     for kind in ("RNN", "LSTM", "GRU"):
         assert f"| {kind} |" in table  # each model has a row in it
+    report = json.loads((tmp_path / "figs" / "results.json").read_text())
+    if report["memory_kind"] == "RSS":  # no --jobs: the number the run chose, not the flag's None
+        assert isinstance(report["jobs"], int) and f"({report['jobs']} at a time)" in table
 
 
 def test_reuses_data_files_and_rejects_another_sequence_length(tiny_flags, tmp_path, capsys):
