@@ -332,6 +332,21 @@ def test_adaptive_conformal_at_origin_t_uses_no_later_value():
         assert not np.array_equal(changed[:, j], base[:, j])  # the change does reach later ones
 
 
+def test_intervals_far_wider_than_asked_are_named_and_well_sized_ones_are_not():
+    rng = np.random.default_rng(2)
+    truth, pred = rng.standard_normal((300, 2)), np.zeros((300, 2))
+    lines = {}
+    for case, calibration_scale in (("wide", 5.0), ("matched", 1.0)):  # a stormy calibration
+        cal = [np.sort(np.abs(calibration_scale * rng.standard_normal(200))) for _ in range(2)]
+        split = scoring.coverage(pred, truth, scoring.split_conformal(cal, 0.9), [True, True])
+        interval = {"level": 0.9, **split, "adaptive": split}
+        report = {"origins": 300}
+        lines[case] = scoring.coverage_verdicts("GRU", [{"interval": interval}], report)
+    wide = [line for line in lines["wide"] if "wider than they need" in line]
+    assert len(wide) == 2 and "GRU: split-conformal intervals cover 10" in wide[0]  # 100.0%
+    assert not any("wider" in line for line in lines["matched"])
+
+
 # ----------------------------------------------------------------------------- paired tests
 def test_holm_on_a_hand_worked_example():
     # sorted p: 0.01, 0.02, 0.03, 0.04 with m = 4: 0.04, 0.06, 0.06 (monotone), 0.06
