@@ -6,8 +6,8 @@ overhead of many tiny operations, not into arithmetic. fused_rnn.c runs the whol
 a layer in C, forward and backward (a hand-written backpropagation through time), the matrix
 products included: each step's are too small for a BLAS call to pay. The file is compiled on
 first use with the system's C compiler (`cc`, or $CC) into a private cache folder
-($SEQPRED_CACHE_DIR, else ~/.cache/seqpred; see kernelcache.py), and loaded with ctypes.
-Without a compiler, `--impl auto` falls back to torch.
+($SEQPRED_CACHE_DIR, else $XDG_CACHE_HOME/seqpred or ~/.cache/seqpred; see kernelcache.py),
+and loaded with ctypes. Without a compiler, `--impl auto` falls back to torch.
 
 The layers are nn.RNN/LSTM/GRU with another forward: the same weights, names and
 initialisation, so state_dicts move freely, and seqpred.runtime.use_layers switches a built
