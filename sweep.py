@@ -84,7 +84,7 @@ def suggest(trial, args) -> trainer.RunConfig:
 
 def tuning_view(data):
     """The training period only: the held-out windows take the place of the test windows, so
-    the loss `fit` reports after each epoch is the validation loss."""
+    the test loss `train_model` reports after each epoch is the validation loss."""
     return dataclasses.replace(data, test_x=data.val_x, test_y=data.val_y, val_x=None, val_y=None)
 
 
