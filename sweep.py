@@ -189,6 +189,9 @@ def write_outputs(args, setup, runs, best) -> list[Path]:
     from seqpred import figures  # matplotlib only now
 
     summary = report.sweep_summary(studies(args), best, runs, setup.data, args)
+    test = summary["test"]  # the retraining ran here, in this process, setup.jobs at a time
+    test["jobs"] = setup.jobs
+    test["peak_memory_mb"], test["memory_kind"] = runtime.peak_memory_mb(setup.device)
     out = Path(args.out_dir)
     text = report.sweep_markdown(summary, args)
     paths = [write_json(out / "sweep.json", summary), write_text(out / "sweep.md", text)]

@@ -273,7 +273,9 @@ def cost_table(report: dict, seeds: str, args) -> list[str]:
 
 def memory_line(report: dict) -> str:
     """Peak memory, measured for the whole comparison: its runs share one process."""
-    mb = report.get("peak_memory_mb")
+    if "peak_memory_mb" not in report:
+        return "Peak memory was not recorded for this run."
+    mb = report["peak_memory_mb"]
     if mb is None:
         return "Peak memory was not measured on this platform."
     if report.get("memory_kind") == "RSS":

@@ -695,12 +695,21 @@ def baseline_verdicts(report: dict) -> list[str]:
                 f"No network beats {name} {words}: {shown(base)}, against {shown(nets[best_net])} "
                 f"for the best network ({best_net})."
             )
-        else:
-            scores = ", ".join(f"{k} {shown(nets[k])}" for k in winners)
-            lines.append(
-                f"{' and '.join(winners)} beat{'s' * (len(winners) == 1)} the best baseline "
-                f"{words}, {name} ({shown(base)}): {scores}."
-            )
+            continue
+        below = {k: sum(r[mae_key] < base for r in report["models"][k]["runs"]) for k in winners}
+        seeds = {k: len(report["models"][k]["runs"]) for k in winners}
+        scores = ", ".join(
+            f"{k} {shown(nets[k])}"
+            + ("" if below[k] == seeds[k] else f" (below it on {below[k]} of {seeds[k]} seeds)")
+            for k in winners
+        )
+        everywhere = all(below[k] == seeds[k] for k in winners)
+        lines.append(
+            f"{' and '.join(winners)} beat{'s' * (len(winners) == 1)} the best baseline "
+            f"{words}, {name} ({shown(base)}), "
+            + ("on every seed" if everywhere else "on average, not on every seed")
+            + f": {scores}."
+        )
     return lines
 
 

@@ -347,6 +347,30 @@ def test_intervals_far_wider_than_asked_are_named_and_well_sized_ones_are_not():
     assert not any("wider" in line for line in lines["matched"])
 
 
+def test_a_baseline_beaten_on_average_says_on_how_many_seeds():
+    def report(seed_maes):
+        runs = [{"one_step_mae": m, "forecast_mae_mean": 1.0} for m in seed_maes]
+        mean = {"mean": sum(seed_maes) / len(seed_maes)}
+        summary = {"one_step_mae": mean, "forecast_mae_mean": {"mean": 1.0}}
+        base = {"one_step_mae": 0.5, "forecast_mae_mean": 0.9}
+        return {
+            "mase_scale": 1.0,
+            "steps": 6,
+            "best_baseline": {"one_step": "linear AR(6)", "forecast": "linear AR(6)"},
+            "baselines": {"linear AR(6)": base},
+            "models": {"GRU": {"runs": runs, "summary": summary}},
+        }
+
+    mixed = scoring.baseline_verdicts(report([0.3, 0.6, 0.4]))  # mean 0.433 < 0.5, one seed not
+    assert mixed[0] == (
+        "GRU beats the best baseline one step ahead, linear AR(6) (MASE 0.5), on average, not on "
+        "every seed: GRU MASE 0.433 (below it on 2 of 3 seeds)."
+    )
+    assert mixed[1].startswith("No network beats linear AR(6) over 6-step forecasts")
+    clear = scoring.baseline_verdicts(report([0.3, 0.4, 0.45]))
+    assert clear[0].endswith("(MASE 0.5), on every seed: GRU MASE 0.383.")
+
+
 # ----------------------------------------------------------------------------- paired tests
 def test_holm_on_a_hand_worked_example():
     # sorted p: 0.01, 0.02, 0.03, 0.04 with m = 4: 0.04, 0.06, 0.06 (monotone), 0.06
