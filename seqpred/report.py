@@ -111,7 +111,7 @@ def one_step_table(report: dict, seeds: str) -> list[str]:
         + season_note(report)
         + f" MAPE divides by max(|truth|, {report['mape_floor']:.3g}). *best lag* is the shift "
         f"(0 to {scoring.lag_range(report['season'])} steps) at which the predictions match "
-        "the truth best: 0 is what we want.",
+        "the truth best, if it at least halves their unshifted error: 0 is what we want.",
         "",
         *table([*head, "best lag"], rows),
     ]

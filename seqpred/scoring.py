@@ -90,8 +90,16 @@ def lag_range(season: int | None) -> int:
 
 
 def best_lag(pred, truth, max_lag: int = MAX_LAG) -> int:
-    """The shift (in steps) at which the predictions best match the truth; 0 is what we want."""
-    return int(np.argmin(lag_errors(np.asarray(pred), np.asarray(truth), max_lag)))
+    """The shift (in steps) at which the predictions best match the truth; 0 is what we want.
+
+    A shift counts only if it at least halves the error of the unshifted predictions: on a
+    series that repeats itself (the sine wave, every 40 steps), a shift by the repeat matches
+    about as well as none, and says nothing about the predictions. A copy of the last input,
+    or of last season's value, matches exactly at its shift.
+    """
+    errors = lag_errors(np.asarray(pred), np.asarray(truth), max_lag)
+    lag = int(np.argmin(errors))
+    return lag if errors[lag] <= errors[0] / 2 else 0
 
 
 def is_flat(pred, truth) -> bool:
@@ -728,7 +736,8 @@ def coverage_verdicts(kind: str, runs: list[dict], report: dict) -> list[str]:
             low = below_nominal(c["coverage_per_h"], report["origins"], iv["level"])
             flagged |= set(low)
             seeds += bool(low)
-            covered.append(c["coverage"])
+            if c["coverage"] is not None:  # None: too few calibration origins for any interval
+                covered.append(c["coverage"])
         if covered and 1 - np.mean(covered) < (1 - runs[0]["interval"]["level"]) / 2:
             level = runs[0]["interval"]["level"]
             lines.append(

@@ -53,6 +53,17 @@ def test_best_lag_catches_a_copy_of_the_last_input():
     assert scoring.best_lag(seasonal, truth, scoring.lag_range(12)) == 12
 
 
+def test_a_series_that_repeats_itself_gives_no_seasonal_lag_to_good_predictions():
+    t = np.arange(400)
+    truth = np.sin(2 * np.pi * t / 40)  # repeats every 40 steps, as the sine wave does
+    noise = 1e-3 * np.random.default_rng(0).standard_normal(400)
+    noise[:40] *= 2  # a little worse on the first period, where a shifted match leaves them out
+    good = truth + noise
+    errors = scoring.lag_errors(good, truth, 40)
+    assert errors[40] < errors[0]  # the shift by the repeat matches as well, here even better
+    assert scoring.best_lag(good, truth, 40) == 0
+
+
 def test_flat_forecast():
     truth = np.sin(np.arange(30) / 4)
     assert scoring.is_flat(np.full(30, 0.3), truth)
