@@ -184,15 +184,22 @@ def lost(trial, now: float) -> bool:
 
 
 def fail_lost_trials(study) -> list[int]:
-    """Mark every lost trial failed (not counted: it is run again); their numbers."""
+    """Mark every lost trial failed (not counted: it is run again); the numbers of those this
+    call marked. Another worker may mark the same trial between our read and our write: then
+    the trial is done, and it is not ours to report."""
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
     now = time.time()
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    numbers = [t.number for t in running if lost(t, now)]
-    for number in numbers:  # another worker may have just done the same: no error then
-        study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
-    return numbers
+    marked = []
+    for number in [t.number for t in running if lost(t, now)]:
+        try:  # finished since we read it: ValueError; while we wrote: UpdateFinishedTrialError
+            study.tell(number, state=TrialState.FAIL)
+        except (ValueError, UpdateFinishedTrialError):
+            continue
+        marked.append(number)
+    return marked
 
 
 @contextlib.contextmanager

@@ -172,6 +172,26 @@ def test_a_trial_still_running_elsewhere_is_no_result(tmp_path, capsys):
     assert not (tmp_path / "sweep.md").exists()
 
 
+@posix
+def test_two_workers_failing_the_same_lost_trial_at_once_do_not_crash(tmp_path, monkeypatch):
+    """Both read the lost trial as running; one marks it failed first. The other's write then
+    meets a finished trial: it goes on, and does not claim the trial (a real race of the
+    PostgreSQL test)."""
+    storage = tuning.open_storage(None, tmp_path)
+    first = optuna.create_study(study_name="seqpred-RNN", storage=storage)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # its pid now names no running process
+    trial = first.ask()
+    trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": gone.pid})
+    second = optuna.load_study(study_name="seqpred-RNN", storage=storage)
+    read_before = second.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    assert [t.number for t in read_before] == [trial.number]
+    assert tuning.fail_lost_trials(first) == [trial.number]
+    monkeypatch.setattr(second, "get_trials", lambda **_: read_before)  # its read came first
+    assert tuning.fail_lost_trials(second) == []
+    assert first.get_trials()[trial.number].state.name == "FAIL"
+
+
 def test_a_damaged_storage_file_is_one_line(tmp_path):
     argv = [*TINY, "--trials", "1", "--models", "RNN", "--out-dir", str(tmp_path)]
     trials_only(argv)
