@@ -249,19 +249,37 @@ def run_trials(study, objective, n_trials: int, diverged, stop, seed: int, kind:
             try:
                 value = objective(trial)
             except optuna.TrialPruned:
-                study.tell(trial, state=TrialState.PRUNED)
+                tell_own(study, trial, kind, state=TrialState.PRUNED)
             except diverged as err:
                 print(f"{kind} trial {trial.number}: {err}", flush=True)
                 trial.set_user_attr(OUTCOME, "diverged")
-                study.tell(trial, state=TrialState.FAIL)
+                tell_own(study, trial, kind, state=TrialState.FAIL)
             except KeyboardInterrupt:
                 trial.set_user_attr(OUTCOME, "interrupted")
-                study.tell(trial, state=TrialState.FAIL)
+                tell_own(study, trial, kind, state=TrialState.FAIL)
                 raise
             else:
-                study.tell(trial, value)
+                tell_own(study, trial, kind, values=value)
         ran += 1
     return ran
+
+
+def tell_own(study, trial, kind: str, **end) -> None:
+    """Tell how this worker's trial ended. Another worker may have failed it meanwhile, its
+    heartbeat having been late (a stalled machine): then its result is not counted, and the
+    trial is run again; one line says so, not a traceback."""
+    from optuna.exceptions import UpdateFinishedTrialError
+
+    try:
+        study.tell(trial, **end)
+    except (ValueError, UpdateFinishedTrialError):
+        if study.get_trials(deepcopy=False)[trial.number].state.name == "RUNNING":
+            raise  # not a finished trial: a real error in what was told
+        print(
+            f"{kind} trial {trial.number}: marked failed by another worker while it ran (no "
+            f"heartbeat for {GRACE_SECONDS} s); its result is not counted",
+            flush=True,
+        )
 
 
 def missing_trials(studies: dict, n_trials: int) -> list[str]:

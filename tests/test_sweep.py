@@ -192,6 +192,17 @@ def test_two_workers_failing_the_same_lost_trial_at_once_do_not_crash(tmp_path, 
     assert first.get_trials()[trial.number].state.name == "FAIL"
 
 
+def test_a_trial_failed_by_another_worker_while_it_ran_ends_in_one_line(tmp_path, capsys):
+    storage = tuning.open_storage(None, tmp_path)
+    mine = optuna.create_study(study_name="seqpred-RNN", storage=storage)
+    trial = mine.ask()
+    other = optuna.load_study(study_name="seqpred-RNN", storage=storage)
+    other.tell(trial.number, state=optuna.trial.TrialState.FAIL)  # its heartbeat was late
+    tuning.tell_own(mine, trial, "RNN", values=0.5)
+    assert "RNN trial 0: marked failed by another worker" in capsys.readouterr().out
+    assert mine.get_trials()[0].state.name == "FAIL"  # the late result is not counted
+
+
 def test_a_damaged_storage_file_is_one_line(tmp_path):
     argv = [*TINY, "--trials", "1", "--models", "RNN", "--out-dir", str(tmp_path)]
     trials_only(argv)
