@@ -738,8 +738,8 @@ def coverage_verdicts(kind: str, runs: list[dict], report: dict) -> list[str]:
             seeds += bool(low)
             if c["coverage"] is not None:  # None: too few calibration origins for any interval
                 covered.append(c["coverage"])
-        if covered and 1 - np.mean(covered) < (1 - runs[0]["interval"]["level"]) / 2:
-            level = runs[0]["interval"]["level"]
+            level = iv["level"]
+        if covered and 1 - np.mean(covered) < (1 - level) / 2:
             lines.append(
                 f"{kind}: {words} intervals cover {np.mean(covered):.1%} of the test values where "
                 f"{level:.0%} was asked: they miss less than half as often as they may, so they "
@@ -747,7 +747,6 @@ def coverage_verdicts(kind: str, runs: list[dict], report: dict) -> list[str]:
             )
         if flagged:
             hs = sorted(flagged)
-            level = runs[0]["interval"]["level"]
             lines.append(
                 f"{kind}: {words} coverage falls below the nominal {level:.0%} by more than "
                 f"chance (binomial test over {report['origins']} origins, Holm-corrected) at "

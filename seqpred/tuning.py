@@ -187,19 +187,27 @@ def fail_lost_trials(study) -> list[int]:
     """Mark every lost trial failed (not counted: it is run again); the numbers of those this
     call marked. Another worker may mark the same trial between our read and our write: then
     the trial is done, and it is not ours to report."""
-    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
     now = time.time()
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    marked = []
-    for number in [t.number for t in running if lost(t, now)]:
-        try:  # finished since we read it: ValueError; while we wrote: UpdateFinishedTrialError
-            study.tell(number, state=TrialState.FAIL)
-        except (ValueError, UpdateFinishedTrialError):
-            continue
-        marked.append(number)
-    return marked
+    lost_ones = [t.number for t in running if lost(t, now)]
+    return [n for n in lost_ones if tell_if_running(study, n, state=TrialState.FAIL)]
+
+
+def tell_if_running(study, trial, **end) -> bool:
+    """study.tell(trial, **end), unless another worker has finished the trial meanwhile (since
+    we read it: ValueError; while we wrote: UpdateFinishedTrialError); whether it was told."""
+    from optuna.exceptions import UpdateFinishedTrialError
+
+    number = trial if isinstance(trial, int) else trial.number
+    try:
+        study.tell(trial, **end)
+    except (ValueError, UpdateFinishedTrialError):
+        if study.get_trials(deepcopy=False)[number].state.name == "RUNNING":
+            raise  # not a finished trial: a real error in what was told
+        return False
+    return True
 
 
 @contextlib.contextmanager
@@ -268,13 +276,7 @@ def tell_own(study, trial, kind: str, **end) -> None:
     """Tell how this worker's trial ended. Another worker may have failed it meanwhile, its
     heartbeat having been late (a stalled machine): then its result is not counted, and the
     trial is run again; one line says so, not a traceback."""
-    from optuna.exceptions import UpdateFinishedTrialError
-
-    try:
-        study.tell(trial, **end)
-    except (ValueError, UpdateFinishedTrialError):
-        if study.get_trials(deepcopy=False)[trial.number].state.name == "RUNNING":
-            raise  # not a finished trial: a real error in what was told
+    if not tell_if_running(study, trial, **end):
         print(
             f"{kind} trial {trial.number}: marked failed by another worker while it ran (no "
             f"heartbeat for {GRACE_SECONDS} s); its result is not counted",

@@ -187,7 +187,12 @@ def test_two_workers_failing_the_same_lost_trial_at_once_do_not_crash(tmp_path, 
     read_before = second.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     assert [t.number for t in read_before] == [trial.number]
     assert tuning.fail_lost_trials(first) == [trial.number]
-    monkeypatch.setattr(second, "get_trials", lambda **_: read_before)  # its read came first
+    fresh = second.get_trials
+
+    def stale_read(deepcopy=True, states=None):  # its read of the running trials came first
+        return read_before if states else fresh(deepcopy=deepcopy)
+
+    monkeypatch.setattr(second, "get_trials", stale_read)
     assert tuning.fail_lost_trials(second) == []
     assert first.get_trials()[trial.number].state.name == "FAIL"
 
