@@ -15,8 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from seqpred import cli, flags, parallel, report, runtime, scoring
+from seqpred import cli, flags, parallel, runtime
 from seqpred.fileio import write_json, write_text
+from seqpred.report.tables import fmt
+from seqpred.scoring import metrics
 
 import data as datasets
 import main as trainer
@@ -128,7 +130,7 @@ def summarize(runs: list[dict], models, lengths) -> dict:
         for n in lengths:
             values = [r["relative_mse"] for r in runs if r["model"] == kind and r["length"] == n]
             if values:
-                rows[n] = scoring.summarize(values)
+                rows[n] = metrics.summarize(values)
         if rows:
             table[kind] = rows
     return table
@@ -147,7 +149,7 @@ def results_markdown(table: dict, runs: list[dict], args) -> str:
     ]
     for kind, row in table.items():
         seconds = sum(r["train_seconds"] for r in runs if r["model"] == kind)
-        cells = [report.fmt(row.get(length), ".3f") for length in args.lengths]
+        cells = [fmt(row.get(length), ".3f") for length in args.lengths]
         lines.append(f"| {kind} | " + " | ".join(cells) + f" | {seconds:.0f} |")
     lines += [
         "",

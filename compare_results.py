@@ -22,9 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-from seqpred import checkpoints, cli, flags, parallel, report, runtime, scoring
+from seqpred import checkpoints, cli, flags, parallel, runtime
 from seqpred.fileio import write_json, write_text
 from seqpred.flags import DataError
+from seqpred.report import collection, comparison
+from seqpred.scoring import evaluation, ranks
 
 import data as datasets
 import main as trainer
@@ -201,13 +203,13 @@ def write_outputs(runs: list[dict], setup, args, note: str = "", wall=None) -> l
     from seqpred import figures  # matplotlib only now, once training is over
 
     data = setup.data
-    result = scoring.evaluate_runs(runs, data, args)
+    result = evaluation.evaluate_runs(runs, data, flags.score_settings(args))
     result["flags"] = vars(args)
     result["jobs"] = setup.jobs
     result["wall_seconds_training"] = wall
     result["peak_memory_mb"], result["memory_kind"] = runtime.peak_memory_mb(setup.device)
     out = Path(args.out_dir)
-    table = note + report.results_markdown(result, args)
+    table = note + comparison.results_markdown(result, args.match_params)
     paths = [write_json(out / "results.json", result), write_text(out / "results.md", table)]
     paths += figures.comparison_figures(runs, result, data, args)
     print()
@@ -381,10 +383,10 @@ def write_collection(series, runs: list[dict], args, wall: float) -> None:
         sargs.series: json.loads((Path(sargs.out_dir) / "results.json").read_text("utf-8"))
         for sargs, _ in series
     }
-    summary = scoring.collection_summary(reports, args.models)
+    summary = ranks.collection_summary(reports, args.models)
     summary.update(flags=vars(args), wall_seconds_training=wall)
     out = Path(args.out_dir)
-    text = report.collection_markdown(summary)
+    text = collection.collection_markdown(summary)
     paths = [write_json(out / "results.json", summary), write_text(out / "results.md", text)]
     paths.append(figures.plot_ranks(summary, out / "ranks.png"))
     print()

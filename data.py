@@ -7,9 +7,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from seqpred import runtime
-from seqpred.csvseries import read_series_csv, season_of_dates
+from seqpred.csvseries import read_series_csv
 from seqpred.fileio import load_pt, save_pt
 from seqpred.flags import DataError, FileFormatError, FlagError
+from seqpred.seasons import season_of_dates
 
 import torch
 
@@ -305,7 +306,10 @@ def with_season(data: SeriesData, season: int | None, source: str = "") -> Serie
     elif data.period:
         period, source = data.period, data.meta.get("season_source") or "the data set's"
     else:
-        period, source = season_of_dates(data.dates)
+        try:
+            period, source = season_of_dates(data.dates)
+        except FlagError as err:
+            raise FlagError(f"{data.meta.get('source') or data.name}: {err}") from None
     return replace(data, period=period, meta={**data.meta, "season_source": source})
 
 
@@ -537,7 +541,11 @@ def check_entry(entry: dict, folder: Path, where: str) -> dict:
     except DataError as err:
         raise DataError(f"{where} ({entry['name']}): {err}") from None
     if entry["season"] is None:
-        entry["season"], entry["season_source"] = season_of_dates(dates)
+        try:
+            entry["season"], entry["season_source"] = season_of_dates(dates)
+        except DataError as err:
+            text = str(err).replace("--season S", "the manifest's season column")
+            raise DataError(f"{where} ({entry['name']}): {text}") from None
     else:
         entry["season_source"] = f"{entry['season']}, from the manifest"
         entry["season"] = entry["season"] or None

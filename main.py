@@ -17,10 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-from seqpred import analysis, checkpoints, cli, flags, fused, report, runtime, scoring
+from seqpred import analysis, checkpoints, cli, flags, fused, runtime
 from seqpred.checkpoints import RunConfig, RunResult, TrainingDiverged, TrainingInterrupted
 from seqpred.fileio import check_file_target
 from seqpred.interrupts import as_interrupted
+from seqpred.report import single
+from seqpred.scoring import evaluation
 
 import torch
 from torch import nn
@@ -186,7 +188,7 @@ def describe_run(result: RunResult, seed: int, dataset, args, device) -> dict:
         return forecast(model, windows.to(device), steps, args.strategy)
 
     start_scoring = time.perf_counter()
-    scores, pred = scoring.score_forecasts(forecaster, dataset, steps, args.interval)
+    scores, pred = evaluation.score_forecasts(forecaster, dataset, steps, args.interval)
     window = dataset.test_x[start].to(device)  # (seq_len, 1): the illustration's
     profiles = gradient_profiles(result, dataset, device)
     gates = cells.lstm_gates(model.lstm, window) if result.model_type == "LSTM" else None
@@ -216,11 +218,11 @@ def print_report(result: RunResult, dataset, args, device) -> dict | None:
     what they show in plain words. Returns the scored run (None for the adding problem)."""
     if not dataset.is_series:  # the adding problem: independent sequences, no forecasts
         one_step = predict(result.model, dataset.test_x.to(device), args.test_batch_size)[:, 0]
-        print("\n".join(report.sequence_lines(result, dataset, one_step)))
+        print("\n".join(single.sequence_lines(result, dataset, one_step)))
         return None
     run = describe_run(result, args.seed, dataset, args, device)
-    summary = scoring.evaluate_runs([run], dataset, args)
-    print("\n".join(report.run_lines(result, summary, dataset, args)))
+    summary = evaluation.evaluate_runs([run], dataset, flags.score_settings(args))
+    print("\n".join(single.run_lines(result, summary, dataset)))
     return {"run": run, "summary": summary}
 
 

@@ -25,9 +25,10 @@ import sys
 import time
 from pathlib import Path
 
-from seqpred import cli, flags, parallel, report, runtime, tuning
+from seqpred import cli, flags, parallel, runtime, tuning
 from seqpred.fileio import write_json, write_text
 from seqpred.flags import FlagError
+from seqpred.report import sweep as sweep_report
 
 import compare_results
 import data as datasets
@@ -188,12 +189,13 @@ def best_settings(args) -> dict:
 def write_outputs(args, setup, runs, best) -> list[Path]:
     from seqpred import figures  # matplotlib only now
 
-    summary = report.sweep_summary(studies(args), best, runs, setup.data, args)
+    score = flags.score_settings(args)
+    summary = sweep_report.sweep_summary(studies(args), best, runs, setup.data, score, vars(args))
     test = summary["test"]  # the retraining ran here, in this process, setup.jobs at a time
     test["jobs"] = setup.jobs
     test["peak_memory_mb"], test["memory_kind"] = runtime.peak_memory_mb(setup.device)
     out = Path(args.out_dir)
-    text = report.sweep_markdown(summary, args)
+    text = sweep_report.sweep_markdown(summary)
     paths = [write_json(out / "sweep.json", summary), write_text(out / "sweep.md", text)]
     paths.append(figures.plot_sensitivity(summary["trials"], out / "sensitivity.png"))
     print()

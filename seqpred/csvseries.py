@@ -174,33 +174,3 @@ def _readable(text: str) -> bool:
         return True
     except ValueError:
         return False
-
-
-# The season a regular spacing implies: (shortest, longest spacing in days, season, words).
-SPACINGS = (
-    (1 / 48, 1 / 48, 48, "half-hourly"),
-    (1 / 24, 1 / 24, 24, "hourly"),
-    (1, 1, 7, "daily"),
-    (7, 7, 52, "weekly"),
-    (28, 31, 12, "monthly"),
-    (89, 92, 4, "quarterly"),
-)
-
-
-def season_of_dates(dates: list[str] | None) -> tuple[int | None, str]:
-    """The season the dates imply, from their median spacing, and the words that say so:
-    half-hourly 48 (a day), hourly 24, daily 7 (a week), weekly 52, monthly 12, quarterly 4.
-    Yearly, irregular or numeric dates imply none."""
-    if not dates or len(dates) < 3:
-        return None, "no dates to infer a season from"
-    try:
-        stamps = np.array(dates, dtype="datetime64[s]")
-    except ValueError:
-        return None, "numeric dates: no season inferred (set one with --season)"
-    days = float(np.median(np.diff(stamps).astype(float))) / 86400
-    for low, high, season, words in SPACINGS:
-        if low * 0.999 <= days <= high * 1.001:
-            return season, f"{words} dates"
-    if 365 <= days <= 366:
-        return None, "yearly dates: no calendar season (set one with --season)"
-    return None, f"dates {days:.3g} days apart: no season inferred (set one with --season)"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqpred import scoring
 from seqpred.fileio import atomic_write
+from seqpred.scoring.periods import Periods
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -294,7 +294,7 @@ def comparison_figures(runs: list[dict], report: dict, data, args) -> list[Path]
 
 def persistence_of(data) -> np.ndarray:
     """Persistence's one-step predictions of the test period: each value the one before it."""
-    periods = scoring.Periods(data)
+    periods = Periods(data)
     return periods.values[periods.test_start - 1 : -1]
 
 

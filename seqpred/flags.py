@@ -8,24 +8,7 @@ import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-
-# ----------------------------------------------------------------------------- errors
-# What the scripts turn into one clear line and an exit status, never a traceback.
-class DataError(Exception):
-    """A problem with the data that the user can fix; the message is one line that says how."""
-
-
-class FlagError(DataError):
-    """Flags that cannot work together or with this data: the script exits with status 2."""
-
-
-class FileFormatError(Exception):
-    """A file exists but is not what it should be; the message says which file and why."""
-
-
-class DeviceError(FlagError):
-    """The requested device or implementation is not available on this machine."""
-
+from seqpred.errors import DataError, DeviceError, FileFormatError, FlagError  # noqa: F401
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
@@ -283,6 +266,15 @@ def add_forecast_arguments(parser: argparse.ArgumentParser) -> None:
         "(--val-fraction); 0 turns them off (default: 0.9)",
     )
     f.add_argument(
+        "--benchmarks",
+        choices=("all", "simple"),
+        default="all",
+        help="all: the simple baselines and, where statsforecast is installed (pip install -e "
+        "'.[benchmarks]'), AutoETS, AutoTheta and AutoARIMA, fitted on the training period and "
+        "run from every origin (seconds to a minute more); simple: the simple baselines only "
+        "(default: all)",
+    )
+    f.add_argument(
         "--val-fraction",
         type=unit_interval,
         help="share of the training period (its last windows, or values for real series) held "
@@ -460,10 +452,24 @@ def hidden_sizes(args, kinds, data, outputs: int, parameters_of) -> dict[str, in
     parameters_of(kind, **model_args): models.py's parameter count of a model."""
     if getattr(args, "match_params", None) is None:
         return dict.fromkeys(kinds, args.hidden_size)
-    from seqpred.scoring import matched_hidden_sizes
+    from seqpred.budgets import matched_hidden_sizes
 
     def count(kind, hidden):
         sizes = {"input_size": data.num_features, "output_size": outputs}
         return parameters_of(kind, hidden_size=hidden, num_layers=args.num_layers, **sizes)
 
     return matched_hidden_sizes(args.match_params, kinds, count, args.hidden_size)
+
+
+def score_settings(args):
+    """What a comparison scores, from its flags (see scoring.evaluation.ScoreSettings)."""
+    from seqpred.scoring.evaluation import ScoreSettings
+
+    return ScoreSettings(
+        steps=args.predict_steps,
+        strategy=getattr(args, "strategy", "recursive"),
+        interval=getattr(args, "interval", 0.0),
+        benchmarks=getattr(args, "benchmarks", "all"),
+        start=args.predict_start,
+        models=tuple(getattr(args, "models", None) or [getattr(args, "model_type", "")]),
+    )

@@ -6,7 +6,7 @@ import math
 import os
 import signal
 
-from seqpred import scoring
+from seqpred.scoring import ranks
 
 import pytest
 from scipy import stats
@@ -15,7 +15,16 @@ import compare_results
 import data as datasets
 from conftest import start_script, stop_when
 
-FLAGS = ["--dataset", "collection", "--hidden-size", "4", "--device", "cpu"]  # epochs: manifest
+FLAGS = [
+    "--dataset",
+    "collection",
+    "--hidden-size",
+    "4",
+    "--device",
+    "cpu",
+    "--benchmarks",
+    "simple",
+]
 
 
 def manifest(tmp_path, lines=None):
@@ -71,13 +80,13 @@ def test_mean_ranks_from_a_hand_checked_table():
         "b": {"RNN": 0.5, "LSTM": 0.2, "AR": 0.9},  # ranks 2, 1, 3
         "c": {"RNN": 4.0, "LSTM": 4.0, "AR": 1.0},  # ranks 2.5, 2.5, 1: a tie shares its ranks
     }
-    result = scoring.rank_table(table, ["RNN", "LSTM", "AR"])
+    result = ranks.rank_table(table, ["RNN", "LSTM", "AR"])
     assert result["ranks"]["c"] == {"RNN": 2.5, "LSTM": 2.5, "AR": 1.0}
     assert result["mean_rank"] == pytest.approx({"RNN": 5.5 / 3, "LSTM": 5.5 / 3, "AR": 7 / 3})
 
 
 def test_identical_scores_tie():
-    assert scoring.rank_row({"x": 1.0, "y": 1.0, "z": 1.0}, ["x", "y", "z"]) == {
+    assert ranks.rank_row({"x": 1.0, "y": 1.0, "z": 1.0}, ["x", "y", "z"]) == {
         "x": 2.0,
         "y": 2.0,
         "z": 2.0,
@@ -99,6 +108,7 @@ def fake_report(mase: dict) -> dict:
     return {
         "baselines": base,
         "best_baseline": {"forecast": "linear AR(8)"},
+        "claims": [],
         "season": 4,
         "test_values": 20,
         "steps": 4,
@@ -117,7 +127,7 @@ def test_the_wilcoxon_verdict_matches_scipy_on_a_hand_example():
         mase.update({"seasonal persistence": 1.5, "seasonal mean": 1.8, "drift": 2.2})
         mase["linear AR(8)"] = 0.9
         reports[f"s{i}"] = fake_report(mase)
-    s = scoring.collection_summary(reports, ["RNN", "LSTM", "GRU"])
+    s = ranks.collection_summary(reports, ["RNN", "LSTM", "GRU"])
     pair = next(t for t in s["pairs"] if (t["first"], t["second"]) == ("RNN", "LSTM"))
     rnn = [1.0 + d for d in rng]
     assert pair["p_value"] == pytest.approx(stats.wilcoxon(rnn, [1.0] * 7).pvalue)

@@ -38,7 +38,8 @@ def test_seeds_give_mean_and_std_tables_and_json(compare_flags, tmp_path):
     table = (figs / "results.md").read_text()
     assert "±" in table and "persistence (baseline" in table and "MAPE divides by" in table
     assert (
-        "### Forecasts from every test origin" in table and "### Is the difference real?" in table
+        "### Forecasts from every test origin" in table
+        and "### Does one network beat another?" in table
     )
     assert report["flags"]["seeds"] == 2 and len(report["pairs"]) == 3
     assert (figs / "horizon.png").read_bytes().startswith(b"\x89PNG")
@@ -80,6 +81,8 @@ def test_elnino_comparison_has_seasonal_baseline(tmp_path):
         "1",
         "--device",
         "cpu",
+        "--benchmarks",
+        "simple",
         "--out-dir",
         str(out),
     ]

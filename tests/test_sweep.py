@@ -29,6 +29,8 @@ optuna = pytest.importorskip("optuna")
 posix = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and processes")
 
 TINY = [
+    "--benchmarks",
+    "simple",
     "--dataset",
     "elnino",
     "--sequence-length",
