@@ -36,6 +36,11 @@ def read_series_csv(
         rows.pop()  # blank lines at the end of the file are no gap
     values, dates, lines, gaps = [], [], [], []
     for line, row in enumerate(rows[1:], start=2):  # line 1 is the header
+        if len(row) > len(header) and any(cell.strip() for cell in row[len(header) :]):
+            raise DataError(
+                f"{path}: row {line} has {len(row)} cells where the header names {len(header)}; "
+                "a value in an unnamed column (an unquoted comma?) cannot be placed"
+            )
         if not (row[col].strip() if col < len(row) else ""):
             gaps.append(line)  # a blank line or an empty cell: a value is missing
             continue
@@ -114,6 +119,8 @@ def _check_column(path: Path, header: list[str], name: str) -> None:
 def _number(path: Path, line: int, row: list[str], col: int, column: str) -> float:
     cell = row[col].strip()  # never empty: read_series_csv counts those as gaps
     try:
+        if "_" in cell:  # Python reads 1_00 as 100; no CSV writer means that
+            raise ValueError(cell)
         value = float(cell)
     except ValueError:
         hint = f" (a decimal comma? {DELIMITER_HINT})" if "," in cell else ""

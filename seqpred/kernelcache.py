@@ -29,10 +29,21 @@ class BuildError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    """$SEQPRED_CACHE_DIR, else $XDG_CACHE_HOME/seqpred, else ~/.cache/seqpred."""
+    """$SEQPRED_CACHE_DIR, else $XDG_CACHE_HOME/seqpred, else ~/.cache/seqpred. A relative
+    $XDG_CACHE_HOME is ignored, as the XDG Base Directory specification says; a home folder
+    that does not exist is not created (BuildError: the kernels are then not used)."""
     if os.environ.get("SEQPRED_CACHE_DIR"):
         return Path(os.environ["SEQPRED_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "seqpred"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "seqpred"
+    home = Path.home()
+    if not home.is_dir():
+        raise BuildError(
+            f"the home folder {home} does not exist, and no cache folder is set; set "
+            "SEQPRED_CACHE_DIR to a folder of your own (it is created private)"
+        )
+    return home / ".cache" / "seqpred"
 
 
 def private_folder(folder: Path) -> Path:

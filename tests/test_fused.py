@@ -293,6 +293,25 @@ def test_the_cache_follows_xdg_cache_home(tmp_path, monkeypatch):
     assert kernelcache.cache_dir() == tmp_path / "mine"
 
 
+def test_a_relative_xdg_cache_home_is_ignored_and_a_missing_home_never_created(
+    tmp_path, monkeypatch
+):
+    """The XDG Base Directory specification: a relative path is invalid and must be ignored.
+    A HOME that does not exist is not made: the kernels are then not used, and a run says why."""
+    monkeypatch.delenv("SEQPRED_CACHE_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)  # where a relative XDG_CACHE_HOME would land
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    assert kernelcache.cache_dir() == tmp_path / "home" / ".cache" / "seqpred"
+    monkeypatch.setenv("HOME", str(tmp_path / "nobody"))
+    with pytest.raises(kernelcache.BuildError, match="does not exist"):
+        kernelcache.cache_dir()
+    with pytest.raises(kernelcache.BuildError):
+        kernelcache.build(fused.SOURCE, fused.FLAGS, "probe")
+    assert not (tmp_path / "nobody").exists() and not (tmp_path / "relative").exists()
+
+
 @posix
 def test_a_compiler_command_with_arguments_is_split_like_a_shell(cache, tmp_path, monkeypatch):
     """CC="ccache gcc" is a command and its argument, not one program's name."""

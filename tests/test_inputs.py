@@ -207,6 +207,8 @@ def test_a_pipe_a_folder_and_standard_input_are_named_for_what_they_are(tmp_path
         ("date,v\n2000-02,1\n2000-01,2\n", "goes back in time at '2000-01'"),
         ("date,v\n2000-01,1\n2000-01,2\n", "repeats at '2000-01'"),
         ("date,v\nmonday,1\ntuesday,2\n", "row 2: 'monday' in column 'date' is neither a date"),
+        ("date,v\n2000-01,1\n2000-02,2,7\n", "row 3 has 3 cells where the header names 2"),
+        ("v\n1\n1_00\n", "row 3: '1_00' in column 'v' is not a number"),
     ],
 )
 def test_csv_files_that_would_be_misread_are_refused(tmp_path, content, message):
