@@ -140,7 +140,8 @@ def train_model(kind, dataset, config, device, on_epoch=None, resume=None, keep_
             if on_epoch is not None:
                 on_epoch(epoch, train_loss, test_loss)
     except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM, acted on at an epoch's end
-        raise TrainingInterrupted(as_interrupted(err), state) from None
+        done = len(history.train_losses)
+        raise TrainingInterrupted(as_interrupted(err), state, done) from None
     final_state = checkpoints.training_state(model, optimizer, generator, history)
     n_params, model_args = count_parameters(model), config.model_args(dataset)
     return RunResult(kind, model, model_args, history, n_params, initial_state, final_state)

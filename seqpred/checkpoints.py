@@ -94,10 +94,10 @@ class TrainingDiverged(Exception):
 class TrainingInterrupted(Interrupted):
     """Ctrl-C or SIGTERM during training; carries the state after the last completed epoch."""
 
-    def __init__(self, cause: Interrupted, state: dict | None):
+    def __init__(self, cause: Interrupted, state: dict | None, epochs_done: int):
         super().__init__(cause.signum)
-        self.state = state
-        self.epochs_done = state["epoch"] if state else 0
+        self.state = state  # None unless a checkpoint was asked for (--save-model)
+        self.epochs_done = epochs_done
 
 
 FORMAT = "seqpred-checkpoint-v2"  # v2: with the checksum
@@ -181,12 +181,30 @@ def restore(ckpt: dict, model, optimizer, generator) -> History:
     try:
         model.load_state_dict(ckpt["state_dict"])
         optimizer.load_state_dict(ckpt["optimizer_state"])
+        check_optimizer_state(optimizer)
         generator.set_state(ckpt["generator_state"])
         torch.set_rng_state(ckpt["torch_rng_state"])
     except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as err:
         first = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
         raise FileFormatError(f"the checkpoint does not fit this run's model: {first}") from None
     return History(list(ckpt["train_losses"]), list(ckpt["test_losses"]), ckpt["seconds"])
+
+
+def check_optimizer_state(optimizer) -> None:
+    """Adam's running averages must have their parameter's shape (load_state_dict does not
+    check it, and a wrong one fails only at the next step, as a traceback); its step count is
+    a number. ValueError naming the first that does not fit."""
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            for name, value in optimizer.state.get(param, {}).items():
+                if not isinstance(value, torch.Tensor):
+                    raise ValueError(f"the optimizer's {name} is not a tensor")
+                wanted = () if name == "step" else tuple(param.shape)
+                if tuple(value.shape) != wanted:
+                    raise ValueError(
+                        f"the optimizer's {name} has shape {list(value.shape)}, its parameter's "
+                        f"is {list(wanted)}"
+                    )
 
 
 def save(path, model_type: str, model_args: dict, state: dict, run: dict, data) -> Path:

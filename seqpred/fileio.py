@@ -9,6 +9,8 @@ import math
 import os
 import secrets
 import tempfile
+import warnings
+import zipfile
 from pathlib import Path
 
 from seqpred.flags import FileFormatError, FlagError
@@ -77,9 +79,26 @@ def write_json(path: str | Path, obj) -> Path:
 
 
 def save_pt(obj: dict, path: str | Path) -> None:
-    """Save a dict of tensors and plain values atomically."""
-    with atomic_write(path) as f:
-        torch.save(obj, f)
+    """Save a dict of tensors and plain values atomically. A write that fails (a full disk, a
+    file-size limit) is one OSError naming the file; the old file, if any, is left as it was."""
+    try:
+        with atomic_write(path) as f:
+            torch.save(obj, f)
+    except (OSError, RuntimeError) as err:
+        cause = os_error_in(err)
+        if cause is None:
+            raise
+        raise OSError(f"cannot write {path}: {cause.strerror or cause}") from None
+
+
+def os_error_in(err: BaseException) -> OSError | None:
+    """The OSError an exception is, or was raised while handling (torch.save's zip writer
+    answers a failed write with a RuntimeError of its own)."""
+    while err is not None:
+        if isinstance(err, OSError):
+            return err
+        err = err.__cause__ or err.__context__
+    return None
 
 
 def load_pt(path: str | Path, kind: str) -> dict:
@@ -90,8 +109,14 @@ def load_pt(path: str | Path, kind: str) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such {kind} file")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; a bare pickle is none
+        raise FileFormatError(
+            f"{path} is not a valid {kind} file (not one torch.save wrote, which is a zip archive)"
+        )
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's notes on old pickle protocols are not ours
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # corrupt zip, truncated file, disallowed pickle global, ...
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise FileFormatError(f"{path} is not a valid {kind} file ({reason[:160]})") from None

@@ -42,10 +42,14 @@ def as_interrupted(err: KeyboardInterrupt) -> Interrupted:
 
 
 class StopRequest:
-    """The first Ctrl-C or SIGTERM of a run, recorded; `check()` raises it as Interrupted.
+    """A Ctrl-C or SIGTERM, recorded; `check()` raises it as Interrupted.
 
     One request serves the whole process: the runs in worker threads check it at the end of
-    each epoch, the main thread while it waits for them.
+    each epoch, the main thread while it waits for them. A SIGTERM outranks a Ctrl-C for the
+    exit status: once one has come, the run exits 143, whatever came before it. Two signals
+    that arrive together have no order (the kernel delivers pending signals by number, Python
+    runs their handlers by number), so "the first one" could not decide it; and a SIGTERM is
+    what a scheduler, `timeout` or a container's stop sends, and looks for in the status.
     """
 
     def __init__(self):
@@ -53,7 +57,7 @@ class StopRequest:
         self._event = threading.Event()
 
     def request(self, signum: int) -> None:
-        if self.signum is None:
+        if self.signum is None or signum == signal.SIGTERM:
             self.signum = signum
         self._event.set()
 
@@ -89,7 +93,8 @@ def stop_on_signals():
     def record(signum, _frame):
         name = NAMES.get(signum, f"signal {signum}")
         if stop.requested:
-            say(f"\n({name} again: still stopping; what had finished is being saved)")
+            again = "again" if signum == stop.signum else "as well"
+            say(f"\n({name} {again}: still stopping; what had finished is being saved)")
         else:
             say(f"\n({name}: stopping at the next safe point, the end of an epoch or a step)")
         stop.request(signum)

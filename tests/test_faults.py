@@ -1,8 +1,10 @@
 """Faults and hostile input: Ctrl-C, divergence, bad paths, resuming, crafted pickles, bad flags."""
 
 import argparse
+import math
 import os
 import pathlib
+import signal
 import stat
 import subprocess
 import sys
@@ -114,6 +116,22 @@ def test_a_crafted_pickle_is_refused_and_its_payload_never_runs(tiny_flags, tmp_
         capture_output=True,
     )
     assert marker.exists()
+
+
+def test_a_raw_pickle_is_refused_in_one_line_and_its_payload_never_runs(tiny_flags, tmp_path):
+    """pickle.dump, not torch.save: no zip archive; refused before torch reads it, so none of
+    torch's warnings about pickle protocols reach the user either."""
+    import pickle
+
+    marker = tmp_path / "payload-ran"
+    raw = tmp_path / "raw.pt"
+    raw.write_bytes(pickle.dumps({"state_dict": Payload(str(marker))}, protocol=4))
+    proc = run_here("main.py", *tiny_flags, "--generate-data", "--resume", str(raw))
+    assert proc.returncode == 1 and not marker.exists()
+    assert proc.stderr.strip().splitlines() == [
+        f"main.py: error: {raw} is not a valid checkpoint file (not one torch.save wrote, which "
+        "is a zip archive)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -263,6 +281,34 @@ def test_a_memory_error_says_so(capsys):
     assert "out of memory" in line
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX resource limits")
+def test_a_checkpoint_that_cannot_be_written_is_one_line(tmp_path):
+    """A full disk, cheaply: a file-size limit makes the checkpoint's write fail as a full disk
+    would (EFBIG instead of ENOSPC, through the same calls). One line, and no file left."""
+    import resource
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4000, 4000))
+
+    path = tmp_path / "s.csv"
+    path.write_text("v\n" + "".join(f"{math.sin(i / 3):.4f}\n" for i in range(120)))
+    argv = ["--dataset", "csv", "--csv", str(path), "--column", "v", "--epochs", "1"]
+    argv += ["--impl", "torch", "--benchmarks", "simple", "--save-model", str(tmp_path / "m.pt")]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *argv],
+        preexec_fn=small_files,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"main.py: error: cannot write {tmp_path / 'm.pt'}: File too large"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv"]
+
+
 def saved_checkpoint(tiny_flags, tmp_path, *more):
     path = tmp_path / "model.pt"
     assert trainer.main([*tiny_flags, "--save-model", str(path), *more]) == 0
@@ -277,9 +323,17 @@ def rewrite(path, **changes):
     torch.save(ckpt, path)
 
 
+def wrong_shaped_averages(ckpt) -> dict:
+    """The optimizer state with one parameter's running average cut to one row."""
+    state = {k: dict(v) for k, v in ckpt["optimizer_state"]["state"].items()}
+    first = next(iter(state))
+    state[first]["exp_avg"] = state[first]["exp_avg"][:1]
+    return {"optimizer_state": {**ckpt["optimizer_state"], "state": state}}
+
+
 @pytest.mark.parametrize(
     "change",
-    ["shapes", "train_losses", "optimizer_state", "generator_state", "seconds"],
+    ["shapes", "train_losses", "optimizer_state", "generator_state", "seconds", "averages"],
 )
 def test_a_checkpoint_with_wrong_fields_is_refused_in_one_line(
     tiny_flags, tmp_path, capsys, change
@@ -292,6 +346,7 @@ def test_a_checkpoint_with_wrong_fields_is_refused_in_one_line(
         "optimizer_state": {"optimizer_state": {"state": 1, "param_groups": "x"}},
         "generator_state": {"generator_state": torch.zeros(3, dtype=torch.uint8)},
         "seconds": {"seconds": "x"},
+        "averages": wrong_shaped_averages(ckpt),
     }[change]
     rewrite(path, **changes)
     argv = [*tiny_flags, "--epochs", "3", "--resume", str(path)]

@@ -41,6 +41,19 @@ def test_main_keeps_the_last_completed_epoch(tiny_flags, tmp_path, sig):
     assert not leftovers(tmp_path)
 
 
+def test_stopping_without_a_checkpoint_names_the_epochs_it_finished(tiny_flags, tmp_path):
+    flags_ = [*tiny_flags, "--epochs", "100000", "--log-interval", "1"]
+    proc = start_script("main.py", *flags_, cwd=tmp_path)
+    out, _ = stop_when(proc, "epoch    3/", signal.SIGINT, 130)
+    done = int(out.split("Interrupted (Ctrl-C) after epoch ")[1].split()[0])
+    logged = [
+        int(line.split("epoch")[1].split("/")[0])
+        for line in out.splitlines()
+        if "epoch " in line and "/100000" in line
+    ]
+    assert done >= 3 and done == max([3, *logged])
+
+
 @pytest.mark.parametrize(("sig", "jobs"), [(signal.SIGINT, "2"), (signal.SIGTERM, "1")])
 def test_compare_keeps_every_finished_run(tiny_flags, tmp_path, sig, jobs):
     flags_ = [*tiny_flags, "--models", "RNN", "--seeds", "4", "--jobs", jobs, "--epochs", "60"]
@@ -55,15 +68,23 @@ def test_compare_keeps_every_finished_run(tiny_flags, tmp_path, sig, jobs):
     assert not leftovers(tmp_path)
 
 
-def test_a_second_ctrl_c_and_a_sigterm_do_not_cut_the_partial_results_short(tiny_flags, tmp_path):
+@pytest.mark.parametrize(
+    "signals",
+    [(signal.SIGINT, signal.SIGINT, signal.SIGTERM), (signal.SIGTERM, signal.SIGINT)],
+    ids=["ctrl-c twice then sigterm", "sigterm then ctrl-c"],
+)
+def test_a_second_ctrl_c_and_a_sigterm_do_not_cut_the_partial_results_short(
+    tiny_flags, tmp_path, signals
+):
+    """Signals sent together arrive in no defined order; a SIGTERM among them decides the exit
+    status (143), whichever the handlers saw first."""
     flags_ = [*tiny_flags, "--models", "RNN", "--seeds", "4", "--jobs", "2", "--epochs", "60"]
     proc = start_script("compare_results.py", *flags_, cwd=tmp_path)
     wait_for(proc, "[1/4]")
-    proc.send_signal(signal.SIGINT)
-    proc.send_signal(signal.SIGINT)
-    proc.send_signal(signal.SIGTERM)
+    for sig in signals:
+        proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, out + err
+    assert proc.returncode == 143, out + err
     assert "Traceback" not in err
     report = json.loads((tmp_path / "figs" / "results.json").read_text())
     assert report["models"]["RNN"]["runs"]  # the finished runs, whole
@@ -209,6 +230,20 @@ def test_a_diverging_run_does_not_throw_away_the_finished_ones(tiny_flags, tmp_p
     assert compare_results.finish(outcome, setup, args, 1.0, tmp_path / "progress.json") == 1
     report = (tmp_path / "figs" / "results.md").read_text()
     assert "| RNN |" in report and "GRU seed 0 (training diverged at epoch" in report
+
+
+def test_a_sigterm_outranks_a_ctrl_c_for_the_exit_status():
+    for order in ((signal.SIGINT, signal.SIGTERM), (signal.SIGTERM, signal.SIGINT)):
+        stop = StopRequest()
+        for sig in order:
+            stop.request(sig)
+        with pytest.raises(Interrupted) as err:
+            stop.check()
+        assert err.value.status == 143
+    stop = StopRequest()
+    stop.request(signal.SIGINT)
+    stop.request(signal.SIGINT)
+    assert stop.signum == signal.SIGINT
 
 
 def test_a_run_being_collected_when_stopped_is_counted_once():
