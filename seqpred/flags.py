@@ -14,6 +14,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
 MAX_SEEDS = 1000  # --seeds: more runs than anyone waits for is a typo
 MAX_PARAMS = 10**9  # --match-params: far beyond any machine this runs on
+MAX_LAYERS = 100  # --num-layers: far deeper than recurrent stacks are trained (2-4, rarely 8)
 
 
 # ----------------------------------------------------------------------------- value types
@@ -28,6 +29,14 @@ def non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def layers(text: str) -> int:
+    """Stacked recurrent layers: a model of millions of layers would take hours just to build."""
+    value = positive_int(text)
+    if value > MAX_LAYERS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_LAYERS}, got {text}")
     return value
 
 
@@ -153,7 +162,10 @@ def add_model_arguments(
         help="hidden units per recurrent layer (default: 20)",
     )
     m.add_argument(
-        "--num-layers", type=positive_int, default=1, help="stacked recurrent layers (default: 1)"
+        "--num-layers",
+        type=layers,
+        default=1,
+        help=f"stacked recurrent layers, at most {MAX_LAYERS} (default: 1)",
     )
     m.add_argument(
         "--impl",
