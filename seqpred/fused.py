@@ -26,6 +26,7 @@ import threading
 from pathlib import Path
 
 from seqpred import kernelcache
+from seqpred.fileio import write_text
 
 import torch
 from torch import nn
@@ -64,6 +65,7 @@ def _load(dtype: torch.dtype) -> ctypes.CDLL | FusedUnavailable:
     for name in KERNELS:
         getattr(lib, name).restype = None
     lib.tile_columns.restype = ctypes.c_int
+    lib.path = Path(lib._name)  # where it lies: its passed self-checks are recorded beside it
     return lib
 
 
@@ -326,18 +328,22 @@ _checking = threading.Lock()
 def verified(layer: _FusedLayers, dtype: torch.dtype) -> bool:
     """Whether the kernels compute what nn computes for this layer's configuration.
 
-    The first time this process runs a (cell, input size, hidden size, layers, dtype), one
-    forward and backward on a few random windows is compared with nn's own forward at the
-    layer's weights. A configuration that fails is never run by the kernels: one warning line,
-    and nn's forward runs instead, so a wrong kernel (a bug, a miscompiling compiler) never
-    produces a number.
+    The first time a (cell, input size, hidden size, layers, dtype) runs with a compiled
+    library, one forward and backward on a few random windows is compared with nn's own forward
+    at the layer's weights; a pass is recorded, so later processes do not pay for it again. A
+    configuration that fails is never run by the kernels: one warning line, and nn's forward
+    runs instead, so a wrong kernel (a bug, a miscompiling compiler) never produces a number.
     """
     key = (type(layer).__name__, layer.input_size, layer.hidden_size, layer.num_layers, dtype)
     with _checking:  # one check per configuration, even with runs in several threads
+        if key not in _checked and passed_before(key):
+            _checked[key] = True
         if key not in _checked:
             worst = discrepancy(layer, dtype)
             _checked[key] = worst <= TOLERANCE[dtype]
-            if not _checked[key]:
+            if _checked[key]:
+                remember(key, worst)
+            else:
                 name = type(layer).__name__
                 print(
                     f"seqpred: warning: the C kernel for this {name} (input size "
@@ -348,6 +354,38 @@ def verified(layer: _FusedLayers, dtype: torch.dtype) -> bool:
                     flush=True,
                 )
         return _checked[key]
+
+
+# A check costs up to 7 s at 4096 hidden units (one thread): a configuration that passed is
+# recorded beside the library it ran (whose name covers its source, flags, compiler and CPU),
+# and later processes take the record. RECORDS: where, if not there (the tests' own folder).
+RECORDS: Path | None = None
+
+
+def record_file(key: tuple) -> Path:
+    """The file that says a configuration passed its self-check with this very library."""
+    cell, inputs, hidden, layers, dtype = key
+    lib = library(dtype)
+    folder = RECORDS or lib.path.parent / "verified"
+    return folder / f"{lib.path.stem}-{cell}-{inputs}-{hidden}-{layers}"
+
+
+def passed_before(key: tuple) -> bool:
+    """Whether this library passed this configuration's self-check in an earlier process."""
+    try:
+        return record_file(key).read_text(encoding="utf-8").startswith("passed ")
+    except OSError:
+        return False
+
+
+def remember(key: tuple, worst: float) -> None:
+    """Record a passed self-check; a record that cannot be written is simply not kept."""
+    path = record_file(key)
+    try:
+        kernelcache.private_folder(path.parent)
+        write_text(path, f"passed {worst:.3g}\n")
+    except (OSError, kernelcache.BuildError):
+        pass
 
 
 def discrepancy(layer: _FusedLayers, dtype: torch.dtype) -> float:

@@ -67,10 +67,11 @@ def test_auto_falls_back_to_torch_without_a_compiler(tmp_path, monkeypatch):
 
 # ----------------------------------------------------------------------------- the self-check
 @pytest.fixture
-def fresh_checks():
-    """No configuration checked yet in this process; forgotten again afterwards."""
+def fresh_checks(tmp_path, monkeypatch):
+    """No configuration checked yet, in this process or recorded; forgotten again afterwards."""
+    monkeypatch.setattr(fused, "RECORDS", tmp_path / "records")
     fused.reset()
-    yield
+    yield tmp_path / "records"
     fused.reset()
 
 
@@ -130,6 +131,29 @@ def test_a_right_kernel_is_checked_once_and_changes_no_random_numbers(fresh_chec
     plain = build_model("LSTM", hidden_size=20, num_layers=2)
     plain.load_state_dict(model.state_dict())
     torch.testing.assert_close(out, plain(x), rtol=1e-4, atol=1e-6)
+
+
+def test_a_passed_check_is_remembered_by_later_processes_and_a_failed_one_is_not(
+    fresh_checks, monkeypatch
+):
+    """A check costs seconds at thousands of units; a pass is recorded beside the library,
+    named after it, so a later process (here: the in-process memory cleared) takes the record."""
+    checks = []
+    real = fused.discrepancy
+    monkeypatch.setattr(fused, "discrepancy", lambda *a: checks.append(a) or real(*a))
+    layer = runtime.use_layers(torch.nn.LSTM(1, 12, batch_first=True), fused)
+    assert fused.verified(layer, torch.float32) and len(checks) == 1
+    (record,) = fresh_checks.iterdir()
+    assert record.name.startswith(fused.library().path.stem) and "LSTM-1-12-1" in record.name
+    fused._checked.clear()  # a new process
+    assert fused.verified(layer, torch.float32) and len(checks) == 1  # not checked again
+    record.write_text("garbage")  # not a record of a pass: checked again
+    fused._checked.clear()
+    assert fused.verified(layer, torch.float32) and len(checks) == 2
+    wrong_gru_kernel(monkeypatch)  # a failing configuration leaves no record
+    gru = runtime.use_layers(torch.nn.GRU(1, 12, batch_first=True), fused)
+    assert not fused.verified(gru, torch.float32)
+    assert not any("GRU" in p.name for p in fresh_checks.iterdir())
 
 
 def test_switching_layers_keeps_the_model(fresh_checks):
