@@ -230,11 +230,17 @@ def sweep_body(args, stop, argv: list[str]) -> int:
             "the held-out stretch has no windows to score trials on; use a larger --val-fraction"
         )
     tuning.open_storage(args.storage, Path(args.out_dir))  # a bad --storage fails here
-    if args.worker_id is not None or args.workers == 1:
+    if args.worker_id is not None:
         runtime.use_threads(args.workers)
         run_studies(args, setup, stop)
-        if args.worker_id is not None:
-            return 0
+        return 0
+    if args.workers == 1:
+        runtime.use_threads(1)
+        while True:  # other sweeps may share the storage: finish with theirs, exactly
+            run_studies(args, setup, stop)
+            if not tuning.missing_trials(studies(args), args.trials):
+                break
+            tuning.wait_while_running(studies(args), stop)
     else:
         print(f"Starting {args.workers} worker processes on {args.storage or 'sweep.db'}")
         lost = tuning.run_workers(argv, args.workers, Path(__file__), stop)

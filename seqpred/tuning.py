@@ -16,7 +16,9 @@ anything is counted, and run again.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -53,27 +55,66 @@ def storage_url(url: str | None, out_dir: Path) -> str:
     return url
 
 
+# Sweeps started together on a fresh storage each create its tables, and all but one fail
+# ("table studies already exists"; on PostgreSQL a unique violation in pg_type; a duplicate
+# alembic version): a race, not damage. Each retries until the tables the winner made are there.
+CREATION_SECONDS = 30
+
+
 def open_storage(url: str | None, out_dir: Path):
     """The study storage; FlagError if it cannot be opened (checked before any trial)."""
     import optuna
     import sqlalchemy
 
     full = storage_url(url, out_dir)
-    try:
-        return optuna.storages.RDBStorage(full)
-    except sqlalchemy.exc.OperationalError as err:  # no such file, a server that is down
-        raise FlagError(f"--storage {url or full}: cannot open it: {first_line(err)}") from None
-    except sqlalchemy.exc.DatabaseError as err:  # it opens, but its contents are damaged
-        raise DataError(damaged(url, out_dir, err)) from None
-    except Exception as err:  # a bad URL, a missing driver, a server that does not answer
-        raise FlagError(f"--storage {url or full}: cannot open it: {first_line(err)}") from None
+    deadline = time.monotonic() + CREATION_SECONDS
+    for attempt in itertools.count():
+        try:
+            return optuna.storages.RDBStorage(full)
+        except sqlalchemy.exc.DatabaseError as err:
+            if creation_race(err) and time.monotonic() < deadline:
+                time.sleep(min(1.0, 0.05 * 2**attempt) * random.random())
+                continue
+            if isinstance(err, sqlalchemy.exc.OperationalError):  # no file, a server down
+                raise FlagError(
+                    f"--storage {url or full}: cannot open it: {first_line(err)}"
+                ) from None
+            raise DataError(
+                unreadable(url, out_dir, err)
+            ) from None  # it opens, its contents do not
+        except Exception as err:  # a bad URL, a missing driver, a server that does not answer
+            raise FlagError(f"--storage {url or full}: cannot open it: {first_line(err)}") from None
 
 
-def damaged(url: str | None, out_dir: Path, err: Exception) -> str:
+def creation_race(err: Exception) -> bool:
+    """Whether a storage's creation failed because another sweep was creating it too."""
+    text = str(err).lower()
+    return any(
+        words in text
+        for words in (
+            "already exists",
+            "unique constraint failed",
+            "duplicate key",
+            "database is locked",
+        )
+    )
+
+
+def unreadable(url: str | None, out_dir: Path, err: Exception) -> str:
+    """A storage that does not open as one: the only case where moving it away can be advised."""
     where = url or Path(out_dir) / "sweep.db"
     return (
         f"the sweep's storage {where} cannot be used ({first_line(err)}); if it is a damaged "
         "file, move it away to start the sweep afresh"
+    )
+
+
+def failed_in_use(url: str | None, out_dir: Path, err: Exception) -> str:
+    """A storage that opened, then failed: its studies are kept; never advise removing it."""
+    where = url or Path(out_dir) / "sweep.db"
+    return (
+        f"the sweep's storage {where} failed while in use ({first_line(err)}); the trials it "
+        "holds are kept: run the sweep again to continue"
     )
 
 
@@ -91,7 +132,7 @@ def storage_errors(url: str | None, out_dir: Path):
     try:
         yield
     except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as err:
-        raise DataError(damaged(url, out_dir, err)) from None
+        raise DataError(failed_in_use(url, out_dir, err)) from None
 
 
 def open_study(storage, kind: str, settings: dict, seed: int):
@@ -282,6 +323,29 @@ def tell_own(study, trial, kind: str, **end) -> None:
             f"heartbeat for {GRACE_SECONDS} s); its result is not counted",
             flush=True,
         )
+
+
+def wait_while_running(studies: dict, stop, poll: float = 1.0) -> None:
+    """While other sweeps on the same storage still run trials, wait for them; return when none
+    is running, or as soon as one is lost (marked failed: it must be run again)."""
+    from optuna.trial import TrialState
+
+    said = False
+    while True:
+        stop.check()
+        lost = [(k, n) for k, study in studies.items() for n in fail_lost_trials(study)]
+        for kind, number in lost:
+            print(f"{kind} trial {number}: its worker is gone; marked failed, to be run again")
+        running = sum(
+            len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+            for study in studies.values()
+        )
+        if lost or not running:
+            return
+        if not said:
+            print(f"Waiting for {running} trial(s) running in another sweep on this storage")
+            said = True
+        time.sleep(poll)
 
 
 def missing_trials(studies: dict, n_trials: int) -> list[str]:

@@ -22,7 +22,7 @@ import pytest
 
 import data as datasets
 import sweep
-from conftest import run_here, run_script, start_script, stop_when, wait_for
+from conftest import ROOT, run_here, run_script, start_script, stop_when, wait_for
 from models import parameters_of
 
 optuna = pytest.importorskip("optuna")
@@ -366,10 +366,81 @@ def freeze_a_worker_mid_trial(storage):
     return None
 
 
+OPEN_AT_ONCE = """
+import sys, time
+from pathlib import Path
+from seqpred import tuning
+start = float(sys.argv[3])
+while time.time() < start:
+    pass
+storage = tuning.open_storage(sys.argv[1] or None, Path(sys.argv[2]))
+tuning.open_study(storage, "RNN", {"epochs": 4}, 0)
+print("opened")
+"""
+
+
+def open_at_once(url, folder, n=3):
+    """n processes that open a fresh storage and its study at the same instant; their output."""
+    start = time.time() + 3  # after every process has loaded its libraries
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AT_ONCE, url, str(folder), str(start)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n)
+    ]
+    return [p.communicate(timeout=120) for p in procs], [p.returncode for p in procs]
+
+
+def test_sweeps_opening_a_fresh_sqlite_storage_at_once_all_open_it(tmp_path):
+    """Each creates the tables; all but one used to fail (table studies already exists;
+    UNIQUE constraint failed: alembic_version), and were told to move a healthy file away."""
+    outputs, codes = open_at_once("", tmp_path)
+    assert codes == [0, 0, 0], outputs
+
+
+def test_sweeps_opening_a_fresh_postgresql_storage_at_once_all_open_it(tmp_path, postgres):
+    outputs, codes = open_at_once(postgres, tmp_path)
+    assert codes == [0, 0, 0], outputs
+
+
+def racing_sweeps(argv, cwd):
+    """Two sweeps started together on one storage: both finish, the trials counted exactly."""
+    procs = [start_script("sweep.py", *argv, cwd=cwd) for _ in range(2)]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    return results
+
+
+def test_two_sweeps_on_one_fresh_sqlite_storage_both_finish_exactly(tmp_path):
+    argv = [*TINY, "--trials", "4", "--models", "RNN", "--out-dir", str(tmp_path)]
+    racing_sweeps(argv, tmp_path)
+    study = optuna.load_study(study_name="seqpred-RNN", storage=f"sqlite:///{tmp_path}/sweep.db")
+    done = tuning.finished(study)
+    assert len(done) == 4 and len(settings_of(done)) == 4
+    assert len(study.get_trials()) == 4  # no surplus trial was even started
+
+
+@posix
+def test_two_sweeps_on_one_fresh_postgresql_storage_both_finish_exactly(tmp_path, postgres):
+    argv = [*TINY, "--trials", "4", "--models", "RNN", "--storage", postgres]
+    racing_sweeps([*argv, "--out-dir", str(tmp_path)], tmp_path)
+    study = optuna.load_study(
+        study_name="seqpred-RNN", storage=tuning.open_storage(postgres, tmp_path)
+    )
+    done = tuning.finished(study)
+    assert len(done) == 4 and len(settings_of(done)) == 4
+
+
 @posix
 def test_two_workers_on_postgresql_survive_a_killed_worker(tmp_path, postgres):
     """The README's URL as written; two workers share the study; one is SIGKILLed mid-trial;
-    the rerun fails its trial at once (no grace period to wait) and completes the count."""
+    its trial is failed at once (no grace period to wait), by the surviving worker if it asks
+    for another trial before the sweep ends, else by the rerun: reported once, by whichever
+    marked it; the rerun completes the count."""
     more = ["--epochs", "60", "--trials", "4", "--models", "GRU", "--workers", "2"]
     argv = [*TINY, *more, "--storage", postgres, "--out-dir", str(tmp_path)]
     proc = start_script("sweep.py", *argv, cwd=tmp_path)
@@ -384,7 +455,8 @@ def test_two_workers_on_postgresql_survive_a_killed_worker(tmp_path, postgres):
     assert proc.returncode == 1 and "died (SIGKILL)" in err and "Traceback" not in err
     again = run_script("sweep.py", *argv, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert f"trial {lost.number}: its worker is gone; marked failed" in again.stdout
+    report_of_it = f"GRU trial {lost.number}: its worker is gone; marked failed"
+    assert (out + again.stdout).count(report_of_it) == 1, out + again.stdout
     study = optuna.load_study(study_name="seqpred-GRU", storage=storage)
     assert study.get_trials()[lost.number].state.name == "FAIL"
     done = tuning.finished(study)
