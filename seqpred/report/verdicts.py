@@ -48,11 +48,12 @@ def shown(report: dict, mae: float) -> str:
 def baseline_verdicts(report: dict) -> list[str]:
     """Does any network beat the strongest baseline, one step ahead and over the forecasts?
     "beats" only where the test says so for every seed, after Holm's correction; one line per
-    question."""
+    question, which also names the strongest on the test in hindsight where that differs."""
     lines = []
+    held_out = report["best_baseline"].get("chosen_on") == "validation"
     chosen = (
-        "the strongest on the held-out stretch"
-        if report["best_baseline"].get("chosen_on") == "validation"
+        f"the strongest on the {report.get('validation_values', '')}-value held-out stretch"
+        if held_out
         else "the strongest on the test period itself, in hindsight: no stretch was held out"
     )
     for kind, key in MAE_KEY.items():
@@ -68,17 +69,20 @@ def baseline_verdicts(report: dict) -> list[str]:
             else:
                 groups["ahead" if mae[k] < base_mae else "behind"].append(k)
         head = f"{name} {words} ({shown(report, base_mae)}; {chosen})"
-        parts = [
-            f"{k} beats {head}: {shown(report, mae[k])}, {holm_words(claims[k])}"
-            for k in groups["wins"]
-        ]
-        if not parts:
-            parts.append(f"No network beats {head}")
+        if groups["wins"]:
+            worst_p = max(claims[k]["p_holm"] for k in groups["wins"])
+            verb = "beats" if len(groups["wins"]) == 1 else "beat"
+            parts = [
+                f"{listed(report, groups['wins'], mae)} {verb} {head}: Diebold–Mariano on every "
+                f"seed, Holm p {at_most(worst_p)}"
+            ]
+        else:
+            parts = [f"No network beats {head}"]
         if groups["loses"]:
             worst_p = max(claims[k]["p_holm"] for k in groups["loses"])
             parts.append(
                 f"it beats {listed(report, groups['loses'], mae)} (Diebold–Mariano on every "
-                f"seed, Holm p ≤ {worst_p:.2g})"
+                f"seed, Holm p {at_most(worst_p)})"
             )
         for k in groups["ahead"]:
             runs = report["models"][k]["runs"]
@@ -93,10 +97,20 @@ def baseline_verdicts(report: dict) -> list[str]:
             parts.append(
                 f"{listed(report, groups['behind'], mae)} "
                 f"{'is' if len(groups['behind']) == 1 else 'are'} behind it, not significantly "
-                f"(Holm p ≥ {least:.2g})"
+                f"(Holm p {'=' if least >= 1 else '≥'} {least:.2g})"
+            )
+        hindsight = min(report["baselines"], key=lambda b: report["baselines"][b][key])
+        if held_out and hindsight != name:
+            parts.append(
+                f"in hindsight, on the test itself, {hindsight} was stronger "
+                f"({shown(report, report['baselines'][hindsight][key])})"
             )
         lines.append("; ".join(parts) + ".")
     return lines
+
+
+def at_most(p: float) -> str:
+    return f"= {p:.2g}" if p >= 1 else f"≤ {p:.2g}"
 
 
 def listed(report: dict, kinds: list[str], mae: dict) -> str:
