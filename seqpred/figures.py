@@ -66,26 +66,30 @@ def _finish(fig, ax, path, xlabel: str, ylabel: str, title: str, ncol: int) -> P
 
 
 def plot_loss_curves(curves: dict[str, dict], path: str | Path, title: str) -> Path:
-    """Train (solid) and test (dashed) MSE per epoch on a log scale, one colour per model.
+    """Training MSE (left) and test MSE (right) per epoch on a shared log scale, one colour per
+    model: side by side, so that neither hides the other.
 
     `curves[name]["train"]` and `["test"]` are arrays of shape (n_seeds, n_epochs); with several
     seeds the median is drawn with a shaded band from the minimum to the maximum.
     """
-    fig, ax = subplots(figsize=(8, 4.5))
-    for name, c in curves.items():
-        color = _style(name, curves)["color"]
-        for split, ls in (("train", "-"), ("test", "--")):
+    fig, axes = subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for ax, split in zip(axes, ("train", "test"), strict=True):
+        for name, c in curves.items():
+            style = _style(name, curves)
             runs = np.atleast_2d(np.asarray(c[split], dtype=float))
             epochs = np.arange(1, runs.shape[1] + 1)
-            ax.plot(epochs, np.median(runs, axis=0), ls, color=color, label=f"{name} {split}")
+            ax.plot(epochs, np.median(runs, axis=0), color=style["color"], lw=1.6, label=name)
             if runs.shape[0] > 1:
-                ax.fill_between(epochs, runs.min(0), runs.max(0), color=color, alpha=0.15, lw=0)
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("MSE loss (log scale)")
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(ncol=max(1, len(curves)), fontsize="small")
+                ax.fill_between(
+                    epochs, runs.min(0), runs.max(0), color=style["color"], alpha=0.15, lw=0
+                )
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{'training' if split == 'train' else 'test'} loss", fontsize="medium")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize="small")
+    axes[0].set_ylabel("MSE loss (log scale)")
+    fig.suptitle(title)
     return _save(fig, path)
 
 
@@ -98,10 +102,12 @@ def plot_forecast(
     ylabel: str = "value",
     bands: dict[str, np.ndarray] | None = None,
     dates: list[str] | None = None,
+    band_words: str = "prediction interval",
 ) -> Path:
-    """The seed window, the true continuation, and each model's free-running forecast, with its
-    prediction interval (forecast ± half-width per step) shaded where `bands` gives one; on a
-    time axis of `dates` (window and continuation) when the series has them."""
+    """The seed window, the actual values after it, and each model's free-running forecast,
+    with its prediction interval (forecast ± half-width per step) shaded where `bands` gives
+    one (named in the legend by `band_words`); on a time axis of `dates` (window and
+    continuation) when the series has them."""
     fig, ax = subplots(figsize=(9, 4.5))
     n = len(window)
     x, xlabel = _time_axis(dates, n + len(truth))
@@ -109,7 +115,7 @@ def plot_forecast(
         xlabel = "time step (0 = start of the seed window)"
     ax.plot(x[:n], window, color="black", lw=2, label="initial window (true)")
     steps = x[n : n + len(truth)]
-    ax.plot(steps, truth, color="gray", lw=4, alpha=0.5, label="exact continuation")
+    ax.plot(steps, truth, color="gray", lw=4, alpha=0.5, label="actual values")
     every = max(1, len(truth) // 20)  # markers sparse enough to tell the curves apart
     for i, (name, values) in enumerate(forecasts.items()):
         s = _style(name, forecasts)
@@ -128,7 +134,14 @@ def plot_forecast(
             half = np.asarray(bands[name], dtype=float)[: len(values)]
             span, ok = steps[: len(values)], np.isfinite(half)
             ax.fill_between(
-                span, values - half, values + half, where=ok, color=s["color"], alpha=0.15, lw=0
+                span,
+                values - half,
+                values + half,
+                where=ok,
+                color=s["color"],
+                alpha=0.15,
+                lw=0,
+                label=f"{name} {band_words}",
             )
     ax.axvline(x[n - 1], color="black", ls=":", lw=1)
     return _finish(fig, ax, path, xlabel, ylabel, title, ncol=3)
@@ -153,15 +166,32 @@ def plot_one_step(
     title: str,
     ylabel: str = "value",
 ) -> Path:
-    """The test period: the true series, each model's one-step predictions and persistence."""
+    """The test period: above, the true series, each model's one-step predictions and
+    persistence; below, each model's error (prediction − truth), where predictions that lie on
+    top of one another above can be told apart."""
     x, xlabel = _time_axis(labels, len(truth))
-    fig, ax = subplots(figsize=(10, 4.5))
+    fig, (ax, err) = subplots(
+        2, 1, figsize=(10, 6.4), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+    )
     ax.plot(x, truth, color="black", lw=2.5, label="truth")
     ax.plot(x, naive, color="gray", ls=":", lw=1.5, label="persistence (last value)")
-    for name, values in predictions.items():
+    dashes = ["-", "--", "-.", ":"]
+    for i, (name, values) in enumerate(predictions.items()):
         s = _style(name, predictions)
-        ax.plot(x, values, color=s["color"], lw=1.2, label=f"{name} one-step")
-    return _finish(fig, ax, path, xlabel, ylabel, title, ncol=5)
+        ax.plot(x, values, color=s["color"], ls=dashes[i % 4], lw=1.2, label=f"{name} one-step")
+        err.plot(
+            x, np.asarray(values) - truth, color=s["color"], ls=dashes[i % 4], lw=1.1, label=name
+        )
+    err.axhline(0, color="black", lw=0.8)
+    err.set_ylabel(f"error: prediction − truth\n{ylabel}" if ylabel != "value" else "error")
+    err.grid(True, alpha=0.3)
+    err.legend(fontsize="small", ncol=len(predictions), loc="upper right")
+    fig.suptitle(title)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=5)
+    err.set_xlabel(xlabel)
+    return _save(fig, path)
 
 
 def plot_gradient_flow(profiles: dict[str, dict[str, np.ndarray]], path, title: str) -> Path:
@@ -265,6 +295,7 @@ def comparison_figures(runs: list[dict], report: dict, data, args) -> list[Path]
             f"{args.predict_start}, one of {report['origins']} origins{seed_note}",
             ylabel,
             bands={k: interval_of(r) for k, r in first.items() if interval_of(r) is not None},
+            band_words=band_words(report),
             dates=data.window_dates(args.predict_start, args.predict_steps),
         ),
         plot_horizon(report, out / "horizon.png", ylabel),
@@ -298,6 +329,11 @@ def persistence_of(data) -> np.ndarray:
     return periods.values[periods.test_start - 1 : -1]
 
 
+def band_words(report: dict) -> str:
+    """The legend's words for a shaded interval: its level and method."""
+    return f"{report['interval']:.0%} interval (split conformal)"
+
+
 def interval_of(run: dict):
     """The half-widths of a run's prediction interval at each horizon, if it has one."""
     interval = run["evidence"].get("interval")
@@ -314,7 +350,7 @@ def loss_figure(runs, report, data, path, n) -> Path:
     }
     band = f" — median of {n} seeds, band: min to max" if n > 1 else ""
     scaled = ", standardized units" if data.units else ""
-    return plot_loss_curves(curves, path, f"Training (solid) and test (dashed) loss{band}{scaled}")
+    return plot_loss_curves(curves, path, f"Loss per epoch{band}{scaled}")
 
 
 def gradient_figure(runs, report, path, n) -> Path:
@@ -346,13 +382,18 @@ BASELINE_STYLES = [
 def plot_horizon(report: dict, path, ylabel: str) -> Path:
     """Left: MASE against the horizon h over every test origin, one colour per model (the mean
     over seeds, a band from the best to the worst seed), each baseline in gray. Right: the
-    intervals' coverage at each horizon (split solid, adaptive dashed) against the nominal."""
-    fig, (ax, cov) = subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [3, 2]})
+    intervals' coverage at each horizon, split conformal above and adaptive below, against the
+    nominal level and the band binomial noise alone would fill."""
+    fig = Figure(figsize=(13, 5.6))
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(2, 2, width_ratios=[3, 2], hspace=0.35)
+    ax = fig.add_subplot(grid[:, 0])
     h = np.arange(1, report["steps"] + 1)
+    n = len(report["seeds"])
     for kind, m in report["models"].items():
         curve = m["summary"]["horizon_mase"]
         color = _style(kind, report["models"])["color"]
-        ax.plot(h, curve["mean"], color=color, lw=1.8, label=kind)
+        ax.plot(h, curve["mean"], color=color, lw=2, label=kind)
         if len(m["runs"]) > 1:
             ax.fill_between(h, curve["min"], curve["max"], color=color, alpha=0.18, lw=0)
     for (name, b), style in zip(report["baselines"].items(), BASELINE_STYLES, strict=False):
@@ -362,7 +403,6 @@ def plot_horizon(report: dict, path, ylabel: str) -> Path:
     positive = [v for v in values if v > 0]
     if positive and max(positive) / min(positive) > 50:
         ax.set_yscale("log")
-    n = len(report["seeds"])
     seeds = f"mean of {n} seeds, band: best to worst" if n > 1 else f"seed {report['seeds'][0]}"
     ax.set_xlabel("horizon h (steps ahead)")
     ax.set_ylabel("MASE (1 = in-sample naive error)")
@@ -371,42 +411,42 @@ def plot_horizon(report: dict, path, ylabel: str) -> Path:
         fontsize="medium",
     )
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4)
-    coverage_panel(cov, report, h)
-    fig.tight_layout()
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=4)
+    for row, (key, words) in enumerate((("split", "split conformal"), ("adaptive", "adaptive"))):
+        coverage_panel(fig.add_subplot(grid[row, 1]), report, h, key, words, last=row == 1)
     return _save(fig, path)
 
 
-def coverage_panel(ax, report: dict, h) -> None:
-    """Each model's interval coverage by horizon (mean over seeds), split and adaptive."""
-    level = None
+def coverage_panel(ax, report: dict, h, key: str, words: str, last: bool) -> None:
+    """Each model's coverage by horizon (the mean over seeds) for one kind of interval, with the
+    nominal level and the 95 % band of binomial noise around it over the test origins."""
+    from scipy import stats
+
+    level, n = None, report["origins"]
     for kind, m in report["models"].items():
         runs = [r["interval"] for r in m["runs"] if r.get("interval")]
         if not runs:
             continue
         level = runs[0]["level"]
         color = _style(kind, report["models"])["color"]
-        for key, ls, words in (("split", "-", "split"), ("adaptive", "--", "adaptive")):
-            per_h = [(r if key == "split" else r["adaptive"])["coverage_per_h"] for r in runs]
-            curve = [np.mean(v) if None not in v else np.nan for v in zip(*per_h, strict=True)]
-            ax.plot(
-                h,
-                100 * np.array(curve, dtype=float),
-                ls,
-                color=color,
-                lw=1.3,
-                label=f"{kind} {words}",
-            )
+        per_h = [(r if key == "split" else r["adaptive"])["coverage_per_h"] for r in runs]
+        curve = [np.mean(v) if None not in v else np.nan for v in zip(*per_h, strict=True)]
+        ax.plot(h, 100 * np.array(curve, dtype=float), color=color, lw=1.3, label=kind)
     if level is None:
         ax.text(0.5, 0.5, "no intervals", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return
+    low, high = (100 * stats.binom.ppf(q, n, level) / n for q in (0.025, 0.975))
+    ax.axhspan(low, high, color="0.85", lw=0, label="binomial noise (95 %)")
     ax.axhline(100 * level, color="black", lw=1, ls=":", label=f"nominal {level:.0%}")
-    ax.set_xlabel("horizon h (steps ahead)")
-    ax.set_ylabel("coverage of the test values, %")
-    ax.set_title("Interval coverage by horizon (mean over seeds)", fontsize="medium")
+    seeds = len(report["seeds"])
+    over = f"mean of {seeds} seeds" if seeds > 1 else f"seed {report['seeds'][0]}"
+    ax.set_title(f"{words} interval coverage by horizon ({over})", fontsize="medium")
+    ax.set_ylabel("coverage, %")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+    if last:
+        ax.set_xlabel("horizon h (steps ahead)")
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3)
 
 
 def one_model(kind, history, profiles, gates, scored, data, args) -> list[Path]:
@@ -440,6 +480,7 @@ def one_model(kind, history, profiles, gates, scored, data, args) -> list[Path]:
                 f"one of {scored['summary']['origins']} origins",
                 ylabel=f"{data.quantity} ({data.units})" if data.units else data.quantity,
                 bands={kind: interval_of(run)} if interval_of(run) is not None else None,
+                band_words=band_words(scored["summary"]),
                 dates=data.window_dates(start, len(forecast)),
             )
         )
