@@ -6,15 +6,14 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from seqpred import runtime
-from seqpred.csvseries import read_series_csv
+from seqpred.csvseries import check_representable, read_series_csv
+from seqpred.errors import DataError, FileFormatError, FlagError
 from seqpred.fileio import load_pt, save_pt
-from seqpred.flags import DataError, FileFormatError, FlagError
+from seqpred.process import enough_memory
 from seqpred.seasons import season_of_dates
+from seqpred.settings import DataSettings, check_sine
 
 import torch
-
-__all__ = ["DataError", "FlagError", "SeriesData", "read_series_csv"]
 
 FORMAT = "seqpred-dataset-v1"
 # The article's series: t = linspace(0, 1000, 2000), y = sin(2*pi*t/20): 40 samples per period
@@ -24,37 +23,6 @@ SINE_SEASON = 40
 TRAIN_FILE, TEST_FILE = "train_data.pt", "test_data.pt"
 # Monthly sea-surface temperature of the Nino 1+2 region, 1950-2010 (NOAA, public domain).
 ELNINO_CSV = Path(__file__).resolve().parent / "datasets" / "elnino_sst.csv"
-# The real series compare_results.py --dataset collection runs, one line each (see its header).
-COLLECTION = Path(__file__).resolve().parent / "datasets" / "collection.csv"
-DATASETS = ("sine", "elnino", "csv", "adding")  # main.py's; compare_results.py adds "collection"
-# Defaults that depend on the data set: an 80-step look-back suits a 40-sample sine period,
-# two years suit monthly data, and a forecast must fit inside the (shorter) test period.
-PRESETS = {
-    "sine": {
-        "sequence_length": 80,
-        "test_fraction": 0.2,
-        "val_fraction": 0.1,
-        "predict_start": 123,
-        "predict_steps": 100,
-    },
-    "elnino": {
-        "sequence_length": 24,
-        "test_fraction": 0.2,
-        "val_fraction": 0.1,
-        "predict_start": 0,
-        "predict_steps": 24,
-    },
-    "csv": {
-        "sequence_length": 24,
-        "test_fraction": 0.2,
-        "val_fraction": 0.1,
-        "predict_start": 0,
-        "predict_steps": 12,
-    },
-    "adding": {"sequence_length": 50, "val_fraction": 0.0, "predict_start": 0, "predict_steps": 1},
-    # each series' look-back and horizon come from its season (collection_sizes)
-    "collection": {"test_fraction": 0.2, "val_fraction": 0.1, "predict_start": 0},
-}
 ADDING_SIZES = {"train": 5000, "test": 1000}
 
 
@@ -145,26 +113,10 @@ def make_windows(series: torch.Tensor, sequence_length: int) -> tuple[torch.Tens
 
 
 def sine_split(sequence_length: int, test_fraction: float) -> int:
-    """The number of training windows of the sine data set; FlagError if a split is empty."""
-    n_windows = SINE_PARAMS["num_points"] - sequence_length
-    if n_windows < 2:
-        raise FlagError(
-            f"--sequence-length {sequence_length} leaves fewer than 2 windows in the "
-            f"{SINE_PARAMS['num_points']}-value sine series"
-        )
-    n_train = int(round(n_windows * (1 - test_fraction)))
-    if n_train < 1 or n_train >= n_windows:
-        empty = "training" if n_train < 1 else "test"
-        raise FlagError(
-            f"--test-fraction {test_fraction} leaves no {empty} windows out of {n_windows}"
-        )
-    return n_train
-
-
-def check_flags(args) -> None:
-    """FlagError for flags the data set cannot work with, found before any file is touched."""
-    if args.dataset == "sine":
-        sine_split(args.sequence_length, args.test_fraction)
+    """The number of training windows of the sine data set: the first 80 % of them, in time
+    order (FlagError if a split would be empty)."""
+    check_sine(sequence_length, test_fraction)
+    return int(round((SINE_PARAMS["num_points"] - sequence_length) * (1 - test_fraction)))
 
 
 def check_forecast(data: SeriesData, start: int, steps: int) -> None:
@@ -282,19 +234,46 @@ def load_dataset(data_dir: str | Path, sequence_length: int, test_fraction: floa
     )
 
 
-# ----------------------------------------------------------------------------- from the flags
-def prepare(args, log=print) -> SeriesData:
-    """Build or load the data set the flags ask for, with its season (see with_season)."""
-    data = _prepare(args, log)
-    if data.is_series:
-        data = with_season(data, getattr(args, "season", None), getattr(args, "season_source", ""))
-        if data.period and data.sequence_length < data.period:
-            log(
-                f"warning: --sequence-length {data.sequence_length} is shorter than the season "
-                f"({data.period}): the networks never see last season's value; seasonal "
-                "persistence does"
-            )
+# ----------------------------------------------------------------------------- from the settings
+def prepare(d: DataSettings, log=print) -> SeriesData:
+    """Build or load the data set the settings ask for, with its season (see with_season)."""
+    if d.dataset == "adding":
+        return build_adding(d.sequence_length)
+    if d.dataset == "elnino":
+        data = load_elnino(d.sequence_length, d.test_fraction, d.val_fraction)
+    elif d.dataset == "csv":
+        data = load_csv(
+            d.csv, d.column, d.date_column, d.sequence_length, d.test_fraction, d.val_fraction
+        )
+    else:  # the sine data set is saved to disk, as in the article: generated once, then reused
+        data = hold_out_windows(sine_data(d, log), d.val_fraction)
+    data = with_season(data, d.season, d.season_source)
+    if data.period and data.sequence_length < data.period:
+        log(
+            f"warning: --sequence-length {data.sequence_length} is shorter than the season "
+            f"({data.period}): the networks never see last season's value; seasonal "
+            "persistence does"
+        )
+    return named(data, d.series, d.units) if d.series else data
+
+
+def sine_data(d: DataSettings, log) -> SeriesData:
+    """The sine data set: loaded from its files, or generated and saved when asked for or
+    missing."""
+    if not will_generate(d):
+        return load_dataset(d.data_dir, d.sequence_length, d.test_fraction)
+    data = build_sine(d.sequence_length, d.test_fraction)
+    paths = save_dataset(data, d.data_dir)
+    found = "Generated" if d.generate else "No data files found; generated"
+    log(f"{found} {paths[0]} and {paths[1]}")
     return data
+
+
+def will_generate(d: DataSettings) -> bool:
+    """Whether prepare will write the sine data files (asked for, or none there yet)."""
+    folder = Path(d.data_dir)
+    missing = not ((folder / TRAIN_FILE).exists() or (folder / TEST_FILE).exists())
+    return d.dataset == "sine" and (d.generate or missing)
 
 
 def with_season(data: SeriesData, season: int | None, source: str = "") -> SeriesData:
@@ -326,36 +305,6 @@ def describe(data: SeriesData) -> str:
     return words + (
         f"; season {data.period} ({source})" if data.period else f"; no season ({source})"
     )
-
-
-def _prepare(args, log) -> SeriesData:
-    val = getattr(args, "val_fraction", 0.0) or 0.0
-    if args.dataset == "elnino":
-        return load_elnino(args.sequence_length, args.test_fraction, val)
-    if args.dataset == "adding":
-        return build_adding(args.sequence_length)
-    if args.dataset == "csv":
-        return load_csv(
-            args.csv, args.column, args.date_column, args.sequence_length, args.test_fraction, val
-        )
-    # The sine data set is saved to disk, as in the article: generated once, then reused.
-    if will_generate(args):
-        data = build_sine(args.sequence_length, args.test_fraction)
-        paths = save_dataset(data, args.data_dir)
-        log(
-            f"{'Generated' if args.generate_data else 'No data files found; generated'} "
-            f"{paths[0]} and {paths[1]}"
-        )
-    else:
-        data = load_dataset(args.data_dir, args.sequence_length, args.test_fraction)
-    return hold_out_windows(data, val)
-
-
-def will_generate(args) -> bool:
-    """Whether prepare will write the sine data files (asked for, or none there yet)."""
-    folder = Path(args.data_dir)
-    missing = not ((folder / TRAIN_FILE).exists() or (folder / TEST_FILE).exists())
-    return args.dataset == "sine" and (args.generate_data or missing)
 
 
 # ----------------------------------------------------------------------------- real series
@@ -431,23 +380,6 @@ def build_real(
     )
 
 
-def check_representable(series: torch.Tensor, name: str) -> None:
-    """Refuse a series the networks, which train in float32, cannot represent faithfully."""
-    largest = float(series.abs().max())
-    if largest > torch.finfo(torch.float32).max:
-        raise DataError(
-            f"{name}: values up to {largest:.3g} do not fit in float32 (at most 3.4e38), in which "
-            "the networks train; rescale the series first (e.g. to other units)"
-        )
-    spread = float(series.std()) if len(series) > 1 else 0.0
-    if 0 < spread < 1e-9 * largest:
-        raise DataError(
-            f"{name}: the values vary by {spread:.3g} around {largest:.3g}, less than a "
-            "billionth of their size: too little to survive standardisation in floating "
-            "point; subtract the baseline before saving the series"
-        )
-
-
 def load_elnino(sequence_length: int, test_fraction: float, val_fraction=0.0) -> SeriesData:
     """The monthly Nino 1+2 sea-surface temperature, 1950-2010 (732 months, degrees Celsius)."""
     values, dates = read_series_csv(ELNINO_CSV, "sst", "date")
@@ -484,73 +416,9 @@ def load_csv(
 
 
 # ----------------------------------------------------------------------------- a collection
-MANIFEST_COLUMNS = ("name", "file", "column", "date_column", "season", "epochs", "units")
-
-
 def named(data: SeriesData, name: str, units: str) -> SeriesData:
     """The data set under another name (a collection's series) and with its units."""
     return replace(data, name=name, units=units, meta={**data.meta, "dataset": name})
-
-
-def collection_sizes(season: int | None) -> tuple[int, int]:
-    """A series' look-back and horizon from its season: two seasons back (at least 12 steps,
-    at most 96) and one season ahead (at most 48); 12 back and 6 ahead without a season."""
-    if not season:
-        return 12, 6
-    return min(max(2 * season, 12), 96), min(season, 48)
-
-
-def read_collection(manifest: str | Path) -> list[dict]:
-    """The manifest's series, each checked (its file read whole) before any training: a line
-    that cannot work is one DataError naming the manifest's line."""
-    manifest = Path(manifest)
-    try:
-        lines = manifest.read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise DataError(f"{manifest}: cannot read it: {err.strerror or err}") from None
-    rows = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
-    rows = [(n, line) for n, line in rows if not line.lstrip().startswith("#")]
-    if not rows or [c.strip() for c in rows[0][1].split(",")] != list(MANIFEST_COLUMNS):
-        raise DataError(f"{manifest}: its header must be {','.join(MANIFEST_COLUMNS)}")
-    entries, names = [], set()
-    for n, line in rows[1:]:
-        cells = [c.strip() for c in line.split(",")]
-        where = f"{manifest} line {n}"
-        if len(cells) != len(MANIFEST_COLUMNS):
-            raise DataError(f"{where}: {len(cells)} fields, not {len(MANIFEST_COLUMNS)}")
-        entry = dict(zip(MANIFEST_COLUMNS, cells, strict=True))
-        if not entry["name"] or entry["name"] in names or "/" in entry["name"]:
-            raise DataError(f"{where}: the name {entry['name']!r} is empty, repeated or a path")
-        names.add(entry["name"])
-        entries.append(check_entry(entry, manifest.parent, where))
-    if not entries:
-        raise DataError(f"{manifest}: no series listed")
-    return entries
-
-
-def check_entry(entry: dict, folder: Path, where: str) -> dict:
-    """One manifest line, read and checked: its series' values, dates and season."""
-    for key in ("season", "epochs"):
-        text = entry[key]
-        if text and not (text.isdigit() and (int(text) > 0 or key == "season")):
-            raise DataError(f"{where}: {key} {text!r} is not a whole number (or blank)")
-        entry[key] = int(text) if text else None
-    path = folder / entry["file"]
-    try:
-        values, dates = read_series_csv(path, entry["column"], entry["date_column"] or None)
-    except DataError as err:
-        raise DataError(f"{where} ({entry['name']}): {err}") from None
-    if entry["season"] is None:
-        try:
-            entry["season"], entry["season_source"] = season_of_dates(dates)
-        except DataError as err:
-            text = str(err).replace("--season S", "the manifest's season column")
-            raise DataError(f"{where} ({entry['name']}): {text}") from None
-    else:
-        entry["season_source"] = f"{entry['season']}, from the manifest"
-        entry["season"] = entry["season"] or None
-    entry.update(path=str(path), values=len(values))
-    return entry
 
 
 # ----------------------------------------------------------------------------- the adding problem
@@ -579,7 +447,7 @@ def build_adding(length: int, seed: int = 1234) -> SeriesData:
         raise DataError("the adding problem needs --sequence-length 2 or more")
     generator = torch.Generator().manual_seed(seed)
     n_bytes = 4 * 4 * length * sum(ADDING_SIZES.values())  # values, markers, x: float32
-    with runtime.enough_memory(f"--sequence-length {length}", n_bytes=n_bytes):
+    with enough_memory(f"--sequence-length {length}", n_bytes=n_bytes):
         train_x, train_y = adding_samples(ADDING_SIZES["train"], length, generator)
         test_x, test_y = adding_samples(ADDING_SIZES["test"], length, generator)
     meta = {"dataset": "adding", "sequence_length": length, "data_seed": seed, **ADDING_SIZES}

@@ -3,55 +3,41 @@
     python main.py --model-type LSTM --plot
     python main.py --model-type GRU --dataset elnino --save-model
 
-Read it top to bottom: the flags, the training (train_epoch, evaluate, the epoch loop in
-train_model), the forecast, the report, and run(), which puts them in order. What makes the
-suite fast and safe (checks, devices, checkpoints, signals, files, figures, the C kernels) lives
-in the seqpred/ package, one call each; compare_results.py and sweep.py reuse these functions.
+Read it top to bottom: the training step (train_epoch), evaluation, a run (a model, its
+optimizer and its data), forecasts, what a trained run says of itself, and main(): flags, data,
+model, the epoch loop, the report and the figures. What makes the suite safe and fast (checks,
+devices, checkpoints, signals, files, figures, the C kernels) lives in the seqpred/ package, one
+call each; compare_results.py, sweep.py and adding_task.py reuse these functions.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from seqpred import analysis, checkpoints, cli, flags, fused, runtime
-from seqpred.checkpoints import RunConfig, RunResult, TrainingDiverged, TrainingInterrupted
-from seqpred.fileio import check_file_target
-from seqpred.interrupts import as_interrupted
+from seqpred import analysis, checkpoints, device, fileio, flags, process, provenance, runner
 from seqpred.report import single
+from seqpred.runs import (
+    History,
+    RunResult,
+    TrainingDiverged,
+    TrainingInterrupted,
+    copy_of_weights,
+    training_state,
+)
 from seqpred.scoring import evaluation
+from seqpred.seeding import seeded
+from seqpred.settings import Settings, from_flags
 
 import torch
 from torch import nn
 
 import cells
 import data
-from models import MODEL_TYPES, build_model, count_parameters, parameters_of
-
-# --impl: how models.py's nn layers run. torch: PyTorch's own nn.RNN/LSTM/GRU; scratch: the same
-# layers unrolled from the equations in cells.py (slow, for reading); fused: the same layers as
-# C kernels (fast on a CPU). The model, its weights and its state_dict are the same in all three.
-IMPLEMENTATIONS = {"torch": nn, "scratch": cells, "fused": fused}
-
-
-# ----------------------------------------------------------------------------- flags
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="main.py",
-        description="Train an RNN, LSTM or GRU to predict the next value of a series (the "
-        "article's sine wave, El Niño sea-surface temperature, or a CSV column), or to solve "
-        "the adding problem.",
-    )
-    flags.add_model_type_argument(parser, MODEL_TYPES)
-    flags.add_data_arguments(parser, data.DATASETS)
-    flags.add_model_arguments(parser, IMPLEMENTATIONS)
-    flags.add_training_arguments(parser)
-    flags.add_forecast_arguments(parser)
-    flags.add_checkpoint_arguments(parser, plot=True)
-    return parser
+from models import build_model, count_parameters, run_by
 
 
 # ----------------------------------------------------------------------------- training
@@ -92,59 +78,63 @@ def evaluate(model, x, y, batch_size=1000) -> float:
     return total.item() / y.numel()
 
 
-def new_model(kind, dataset, config, device) -> nn.Module:
+def new_model(kind, train, input_size: int, device) -> nn.Module:
     """models.py's model, its weights drawn from the seed, its layers run as --impl asks."""
-    size = f"--hidden-size {config.hidden_size} and --num-layers {config.num_layers}"
-    n = parameters_of(kind, **config.model_args(dataset))  # refused before allocating if too big
-    with runtime.enough_memory(size, n), runtime.seeded(config.seed):
-        model = build_model(kind, **config.model_args(dataset))  # nn.LSTM (etc.) + a Linear head
-        return runtime.use_layers(model, IMPLEMENTATIONS[config.impl]).to(device)
+    with seeded(train.seed):  # the same initial weights, whatever other runs do meanwhile
+        model = build_model(kind, **train.model_args(input_size))  # nn.LSTM (etc.) + Linear
+    return run_by(model, train.impl).to(device)
 
 
-def train_model(kind, dataset, config, device, on_epoch=None, resume=None, keep_state=False):
-    """Seed, build and train one model: the whole job for one model type and seed.
+class Run:
+    """One model in training: the model, Adam, the generator of the batch order, the windows on
+    the device and the loss history. After each epoch, record(epoch, train_loss, test_loss)
+    keeps the losses and calls on_epoch(epoch, train_loss, test_loss). resume: a checkpoint to
+    continue from; keep_state: keep the training state after every epoch, to save if stopped."""
 
-    After each epoch, on_epoch(epoch, train_loss, test_loss). resume: a checkpoint to continue
-    from. keep_state: remember the training state after every epoch, so that Ctrl-C or SIGTERM
-    (TrainingInterrupted) hands back the last completed one.
-    """
-    model = new_model(kind, dataset, config, device)
-    initial_state = checkpoints.copy_of_weights(model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    generator = torch.Generator().manual_seed(config.seed)  # batch order, independent of init
-    history = checkpoints.History()
-    if resume is not None:
-        history = checkpoints.restore(resume, model, optimizer, generator)
-    if config.outputs > 1:  # --strategy direct: each window's target is its next H values
-        dataset = dataset.direct(config.outputs)
-    train_x, train_y = dataset.train_x.to(device), dataset.train_y.to(device)
-    test_x, test_y = dataset.test_x.to(device), dataset.test_y.to(device)
-    state = None  # the training state after the last completed epoch, with keep_state
-    try:
-        for epoch in range(len(history.train_losses) + 1, config.epochs + 1):
-            start = time.perf_counter()
-            with runtime.enough_memory(f"--batch-size {config.batch_size}"):
-                batch = config.batch_size
-                train_loss = train_epoch(
-                    model, train_x, train_y, optimizer, batch, generator, config.max_batches
-                )
-                test_loss = evaluate(model, test_x, test_y, config.test_batch_size)
-            if not (math.isfinite(train_loss) and math.isfinite(test_loss)):
-                raise TrainingDiverged(
-                    f"training diverged at epoch {epoch}: the loss is {train_loss} (train) / "
-                    f"{test_loss} (test); try a smaller learning rate than --lr {config.lr}"
-                )
-            history.add(train_loss, test_loss, time.perf_counter() - start)
-            if keep_state:
-                state = checkpoints.training_state(model, optimizer, generator, history)
-            if on_epoch is not None:
-                on_epoch(epoch, train_loss, test_loss)
-    except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM, acted on at an epoch's end
-        done = len(history.train_losses)
-        raise TrainingInterrupted(as_interrupted(err), state, done) from None
-    final_state = checkpoints.training_state(model, optimizer, generator, history)
-    n_params, model_args = count_parameters(model), config.model_args(dataset)
-    return RunResult(kind, model, model_args, history, n_params, initial_state, final_state)
+    def __init__(self, kind, dataset, train, device, on_epoch=None, resume=None, keep_state=False):
+        self.kind, self.config, self.on_epoch, self.keep_state = kind, train, on_epoch, keep_state
+        self.input_size = dataset.num_features
+        self.model = new_model(kind, train, self.input_size, device)
+        self.initial_state = copy_of_weights(self.model)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train.lr)
+        self.generator = torch.Generator().manual_seed(train.seed)  # batch order, not init
+        self.history = History()
+        if resume is not None:
+            self.history = checkpoints.restore(resume, self.model, self.optimizer, self.generator)
+        if train.outputs > 1:  # --strategy direct: each window's target is its next H values
+            dataset = dataset.direct(train.outputs)
+        self.train_data = dataset.train_x.to(device), dataset.train_y.to(device)
+        self.test_data = dataset.test_x.to(device), dataset.test_y.to(device)
+        self.state, self.clock = None, time.perf_counter()
+
+    def epochs(self):
+        """The epochs still to train (after a resumed checkpoint's), each one timed."""
+        for epoch in range(len(self.history.train_losses) + 1, self.config.epochs + 1):
+            self.clock = time.perf_counter()
+            yield epoch
+
+    def record(self, epoch: int, train_loss: float, test_loss: float) -> None:
+        if not (math.isfinite(train_loss) and math.isfinite(test_loss)):
+            raise TrainingDiverged(
+                f"training diverged at epoch {epoch}: the loss is {train_loss} (train) / "
+                f"{test_loss} (test); try a smaller learning rate than --lr {self.config.lr}"
+            )
+        self.history.add(train_loss, test_loss, time.perf_counter() - self.clock)
+        if self.keep_state:
+            self.state = training_state(self.model, self.optimizer, self.generator, self.history)
+        if self.on_epoch is not None:
+            self.on_epoch(epoch, train_loss, test_loss)
+
+    def stopped(self, cause) -> TrainingInterrupted:
+        """Ctrl-C or SIGTERM during training, with the last completed epoch's state."""
+        return TrainingInterrupted(cause, self.state, len(self.history.train_losses))
+
+    def result(self) -> RunResult:
+        state = training_state(self.model, self.optimizer, self.generator, self.history)
+        model_args, n_params = self.config.model_args(self.input_size), count_parameters(self.model)
+        return RunResult(
+            self.kind, self.model, model_args, self.history, n_params, self.initial_state, state
+        )
 
 
 # ----------------------------------------------------------------------------- forecasting
@@ -177,19 +167,18 @@ def gradient_profiles(result: RunResult, dataset, device, max_windows: int = 256
     return analysis.gradient_profiles(result.model, untrained.to(device), x)
 
 
-# ----------------------------------------------------------------------------- report
-def describe_run(result: RunResult, seed: int, dataset, args, device) -> dict:
+def describe_run(result: RunResult, seed: int, dataset, score, test_batch_size, device) -> dict:
     """What the report, the tables and the figures need of one trained model, as plain lists:
     its losses, one-step predictions, forecasts from every test origin with their intervals, and
     what the figures draw (one forecast, the gradient flow, an LSTM's gates)."""
-    h, model, steps, start = result.history, result.model, args.predict_steps, args.predict_start
-    one_step = predict(model, dataset.test_x.to(device), args.test_batch_size)[:, 0]
+    h, model, steps, start = result.history, result.model, score.steps, score.start
+    one_step = predict(model, dataset.test_x.to(device), test_batch_size)[:, 0]
 
     def forecaster(windows):
-        return forecast(model, windows.to(device), steps, args.strategy)
+        return forecast(model, windows.to(device), steps, score.strategy)
 
     start_scoring = time.perf_counter()
-    scores, pred = evaluation.score_forecasts(forecaster, dataset, steps, args.interval)
+    scores, pred = evaluation.score_forecasts(forecaster, dataset, steps, score.interval)
     window = dataset.test_x[start].to(device)  # (seq_len, 1): the illustration's
     profiles = gradient_profiles(result, dataset, device)
     gates = cells.lstm_gates(model.lstm, window) if result.model_type == "LSTM" else None
@@ -213,89 +202,129 @@ def describe_run(result: RunResult, seed: int, dataset, args, device) -> dict:
     }
 
 
-def print_report(result: RunResult, dataset, args, device) -> dict | None:
+# ----------------------------------------------------------------------------- start-up
+def setup(s: Settings, outputs: str | None):
+    """The start-up every script shares, in the order that fails fastest: the device, the
+    output folder (writable, and not holding another command's `outputs`), the data set and its
+    forecast window, and what runs the layers. Returns (device, data set, train settings)."""
+    dev = device.resolve_device(s.runs.device)
+    if data.will_generate(s.data):
+        fileio.check_writable(s.data.data_dir)
+    if outputs is not None:
+        fileio.check_writable(s.output.out_dir)
+        provenance.check(s.output.out_dir, outputs, s.command, s.flags, s.output.overwrite)
+    dataset = data.prepare(s.data)
+    if dataset.is_series:
+        data.check_forecast(dataset, s.score.start, s.score.steps)
+    largest = max([*s.runs.hidden_sizes.values(), dataset.num_features])
+    return dev, dataset, replace(s.train, impl=device.resolve_impl(s.train.impl, dev, largest))
+
+
+# ----------------------------------------------------------------------------- main.py
+def main(argv=None) -> int:
+    s = from_flags(flags.parser("main.py"), argv)  # the flags, checked together
+    kind, out = s.runs.models[0], s.output
+    with process.guarded("main.py") as stop:
+        if out.save_model is not None:
+            fileio.check_file_target(out.save_model, "--save-model")
+        dev, dataset, train = setup(s, f"main.py {kind}" if out.plot else None)
+        train = replace(train, hidden_size=s.runs.hidden_sizes[kind])
+        strategy = s.score.strategy if s.score else "recursive"
+        key = checkpoints.run_flags(kind, train, s.data, strategy)
+        resume = out.resume and checkpoints.read_for_resume(out.resume, key, dataset, train.epochs)
+        words = device.describe(train.impl, dev, [kind], s.train.impl, train.hidden_size)
+        print(f"{kind} with {words}: {data.describe(dataset)}" + resuming(resume))
+        logger = runner.EpochLogger(kind, train.epochs, s.runs.log_interval)
+
+        def on_epoch(epoch, train_loss, test_loss):
+            logger(epoch, train_loss, test_loss)
+            stop.check()  # Ctrl-C or SIGTERM: stop here, after a whole epoch
+
+        run = Run(kind, dataset, train, dev, on_epoch, resume, keep_state=bool(out.save_model))
+        try:
+            for epoch in run.epochs():  # the loop: train, evaluate, record
+                loss = train_epoch(
+                    run.model,
+                    *run.train_data,
+                    run.optimizer,
+                    train.batch_size,
+                    run.generator,
+                    train.max_batches,
+                )
+                run.record(epoch, loss, evaluate(run.model, *run.test_data, train.test_batch_size))
+        except KeyboardInterrupt as err:
+            logger.close()
+            return save_stopped(run.stopped(err), out.save_model, key, dataset, train)
+        finally:
+            logger.close()
+        result = run.result()
+        if out.save_model is not None:  # before the report: a finished model is never lost
+            checkpoints.save(
+                out.save_model, kind, result.model_args, result.final_state, key, dataset
+            )
+            print(f"Saved checkpoint {out.save_model}")
+        stop.check()  # a stop asked for during the last epoch: the checkpoint is saved, no report
+        scored = print_report(result, dataset, s, dev)
+        stop.check()
+        if out.plot:
+            paths = write_plots(result, dataset, s, dev, scored)
+            provenance.record(out.out_dir, f"main.py {kind}", s.command, s.flags)
+            print("Wrote " + ", ".join(map(str, paths)))
+    return 0
+
+
+def resuming(resume) -> str:
+    return f", resuming after epoch {len(resume['train_losses'])}" if resume else ""
+
+
+def save_stopped(stopped: TrainingInterrupted, path, key: dict, dataset, train) -> int:
+    """After Ctrl-C or SIGTERM in training: the checkpoint of the last completed epoch, if a path
+    was given; the exit status a shell expects."""
+    done = stopped.epochs_done
+    print(f"Interrupted ({stopped.name}) after epoch {done} of {train.epochs}.")
+    if path is not None and stopped.state is not None:
+        model_args = train.model_args(dataset.num_features)
+        checkpoints.save(path, key["model_type"], model_args, stopped.state, key, dataset)
+        print(f"Saved the state after epoch {done} to {path}; continue with: --resume {path}")
+    return stopped.status
+
+
+def print_report(result: RunResult, dataset, s: Settings, device) -> dict | None:
     """Print the final losses and the errors in the series' own units: one step ahead, and
-    forecasts from every test origin with their intervals, beside the simple baselines, and
-    what they show in plain words. Returns the scored run (None for the adding problem)."""
+    forecasts from every test origin with their intervals, beside the baselines, and what they
+    show in plain words. Returns the scored run (None for the adding problem)."""
     if not dataset.is_series:  # the adding problem: independent sequences, no forecasts
-        one_step = predict(result.model, dataset.test_x.to(device), args.test_batch_size)[:, 0]
+        one_step = predict(result.model, dataset.test_x.to(device), s.train.test_batch_size)[:, 0]
         print("\n".join(single.sequence_lines(result, dataset, one_step)))
         return None
-    run = describe_run(result, args.seed, dataset, args, device)
-    summary = evaluation.evaluate_runs([run], dataset, flags.score_settings(args))
+    run = describe_run(result, s.train.seed, dataset, s.score, s.train.test_batch_size, device)
+    summary = evaluation.evaluate_runs([run], dataset, s.score)
     print("\n".join(single.run_lines(result, summary, dataset)))
     return {"run": run, "summary": summary}
 
 
-def write_plots(result: RunResult, dataset, args, device, scored) -> list[Path]:
+def write_plots(result: RunResult, dataset, s: Settings, device, scored) -> list[Path]:
     """One model's figures: losses, gradient flow, forecast, and the gates of an LSTM."""
-    from seqpred import figures  # matplotlib only when a figure is asked for
+    from seqpred.figures import single as figures  # matplotlib only when a figure is drawn
 
     if scored is None:  # the adding problem: losses, gradient flow and gates, no forecast
         profiles = gradient_profiles(result, dataset, device)
-        window = dataset.test_x[args.predict_start].to(device)
+        window = dataset.test_x[0].to(device)
         gates = cells.lstm_gates(result.model.lstm, window) if result.model_type == "LSTM" else None
     else:
         run = scored["run"]
         profiles = {"trained": run["gradient_trained"], "initial": run["gradient_initial"]}
         gates = run["gates"]
-    kind, history = result.model_type, result.history
-    return figures.one_model(kind, history, profiles, gates, scored, dataset, args)
-
-
-# ----------------------------------------------------------------------------- entry point
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = flags.finish(parser, parser.parse_args(argv), data.PRESETS, data.check_flags)
-    runtime.keep_freed_memory()
-    checkpoint = None
-    if args.save_model is not None:
-        checkpoint = Path(args.save_model or checkpoints.default_path(args.model_type))
-    return cli.run(parser, run, args, checkpoint)
-
-
-def run(args, stop, checkpoint: Path | None) -> int:
-    """Everything main() does once the flags are checked. stop: Ctrl-C or SIGTERM, recorded."""
-    kind = args.model_type
-    if checkpoint is not None:
-        check_file_target(checkpoint, "--save-model")
-    setup = cli.start(args, [kind], data, parameters_of, [args.out_dir] if args.plot else [])
-    dataset, device = setup.data, setup.device
-    config = RunConfig.from_args(args, impl=setup.impl, hidden_size=setup.hidden_sizes[kind])
-    run_flags = checkpoints.run_flags(kind, config, args)
-    resume = args.resume and checkpoints.read_for_resume(args.resume, run_flags, dataset, args)
-    print(
-        f"{kind} with {setup.layers}: {data.describe(dataset)}"
-        + (f", resuming after epoch {len(resume['train_losses'])}" if resume else "")
+    return figures.one_model(
+        result.model_type,
+        result.history,
+        profiles,
+        gates,
+        scored,
+        dataset,
+        s.output.out_dir,
+        s.score,
     )
-    if args.plot:
-        runtime.preload("seqpred.figures")  # on the core training leaves free
-    logger = cli.EpochLogger(kind, args.epochs, args.log_interval)
-
-    def on_epoch(epoch, train_loss, test_loss):
-        logger(epoch, train_loss, test_loss)
-        stop.check()  # Ctrl-C or SIGTERM: stop here, after a whole epoch
-
-    model_args = config.model_args(dataset)
-    try:
-        result = train_model(kind, dataset, config, device, on_epoch, resume, bool(checkpoint))
-    except TrainingDiverged as err:
-        raise SystemExit(f"main.py: error: {err}") from None
-    except TrainingInterrupted as stopped:
-        logger.close()
-        saved = (checkpoint, kind, model_args, run_flags, dataset, args.epochs)
-        return checkpoints.save_stopped(stopped, *saved)
-    finally:
-        logger.close()
-    if checkpoint is not None:  # before the figures: a finished model is never lost
-        checkpoints.save(checkpoint, kind, model_args, result.final_state, run_flags, dataset)
-        print(f"Saved checkpoint {checkpoint}")
-    stop.check()  # a stop asked for during the last epoch: the checkpoint is saved, no report
-    scored = print_report(result, dataset, args, device)
-    stop.check()
-    if args.plot:
-        print("Wrote " + ", ".join(map(str, write_plots(result, dataset, args, device, scored))))
-    return 0
 
 
 if __name__ == "__main__":

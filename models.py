@@ -4,13 +4,17 @@ Each is PyTorch's recurrent layer (nn.RNN, nn.LSTM, nn.GRU, batch_first=True) fo
 Linear head on the last time step. The submodule names (`rnn`, `lstm`, `gru`, `fc`) are the
 article's, so a state_dict saved from the article's classes loads here with strict=True.
 `--impl` does not change these models: it runs the same layers, with the same weights, through
-cells.py's equations or through C kernels (seqpred.runtime.use_layers, called by main.py).
+cells.py's equations or through C kernels (run_by).
 """
 
 from __future__ import annotations
 
-import torch
+from seqpred import fused
+from seqpred.device import use_layers
+
 from torch import nn
+
+import cells
 
 
 class SimpleRNN(nn.Module):
@@ -71,8 +75,13 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def parameters_of(kind: str, **model_args) -> int:
-    """The parameter count of a model not yet built: built on PyTorch's meta device, which
-    records shapes and allocates nothing, so even one too large for memory can be counted."""
-    with torch.device("meta"):
-        return count_parameters(build_model(kind, **model_args))
+LAYERS = {  # --impl: what runs models.py's nn layers, with the same weights
+    "scratch": {"RNN": cells.RNN, "LSTM": cells.LSTM, "GRU": cells.GRU},  # the equations
+    "fused": {"RNN": fused.RNN, "LSTM": fused.LSTM, "GRU": fused.GRU},  # the C kernels
+}
+
+
+def run_by(model: nn.Module, impl: str) -> nn.Module:
+    """The same model, its nn.RNN/LSTM/GRU run by PyTorch (torch), by cells.py's equations
+    (scratch) or by seqpred's C kernels (fused): the layers keep their weights and names."""
+    return model if impl == "torch" else use_layers(model, LAYERS[impl])

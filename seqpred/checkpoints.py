@@ -1,5 +1,4 @@
-"""A training run's settings, history and result, and checkpoints: what is saved, how it is
-checked on loading, and when one may be resumed.
+"""Checkpoints: what is saved, how it is checked on loading, and when one may be resumed.
 
 A checkpoint is a dict of tensors and plain values, so `torch.load(path, weights_only=True)`
 reads it: the model type and constructor arguments (the model is rebuilt without guessing),
@@ -9,96 +8,16 @@ history, the flags that define the run, and a fingerprint of the data it was tra
 
 from __future__ import annotations
 
-import argparse
-import copy
 import hashlib
 import math
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from seqpred.errors import FileFormatError
 from seqpred.fileio import load_pt, save_pt
-from seqpred.flags import FileFormatError
-from seqpred.interrupts import Interrupted
+from seqpred.process import first_line
+from seqpred.runs import History, TrainingInterrupted
 
 import torch
-
-
-# ----------------------------------------------------------------------------- a run
-@dataclass
-class RunConfig:
-    """What one training run needs besides the data: the model's size and the training settings."""
-
-    hidden_size: int = 20
-    num_layers: int = 1
-    dropout: float = 0.0
-    impl: str = "torch"
-    epochs: int = 500
-    batch_size: int = 500
-    test_batch_size: int = 1000
-    lr: float = 1e-3
-    seed: int = 0
-    max_batches: int | None = None  # --dry-run: one batch per epoch
-    outputs: int = 1  # values the head predicts: 1, or --predict-steps with --strategy direct
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace, **changes) -> RunConfig:
-        """The run the flags describe; `changes` override them (e.g. a resolved --impl)."""
-        values = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
-        values["max_batches"] = 1 if getattr(args, "dry_run", False) else None
-        if getattr(args, "strategy", "recursive") == "direct":
-            values["outputs"] = args.predict_steps
-        return cls(**{**values, **changes})
-
-    def model_args(self, data) -> dict:
-        """Constructor arguments of the model (saved in checkpoints)."""
-        return {
-            "input_size": data.num_features,
-            "hidden_size": self.hidden_size,
-            "output_size": self.outputs,
-            "num_layers": self.num_layers,
-            "dropout": self.dropout,
-        }
-
-
-@dataclass
-class History:
-    """Per-epoch mean losses (in the scaled units the model trains on) and training time."""
-
-    train_losses: list[float] = field(default_factory=list)
-    test_losses: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def add(self, train_loss: float, test_loss: float, seconds: float) -> None:
-        self.train_losses.append(train_loss)
-        self.test_losses.append(test_loss)
-        self.seconds += seconds
-
-
-@dataclass
-class RunResult:
-    """A trained model, how it got there, and what a checkpoint needs to continue it."""
-
-    model_type: str
-    model: object  # the nn.Module
-    model_args: dict
-    history: History
-    n_params: int
-    initial_state: dict  # the weights before training, for comparing trained with untrained
-    final_state: dict  # training_state() at the end
-
-
-class TrainingDiverged(Exception):
-    """The loss became NaN or infinite."""
-
-
-class TrainingInterrupted(Interrupted):
-    """Ctrl-C or SIGTERM during training; carries the state after the last completed epoch."""
-
-    def __init__(self, cause: Interrupted, state: dict | None, epochs_done: int):
-        super().__init__(cause.signum)
-        self.state = state  # None unless a checkpoint was asked for (--save-model)
-        self.epochs_done = epochs_done
-
 
 FORMAT = "seqpred-checkpoint-v2"  # v2: with the checksum
 NEEDED = (
@@ -133,46 +52,28 @@ def data_fingerprint(data) -> str:
     return digest.hexdigest()[:32]
 
 
-def run_flags(kind: str, config, args) -> dict:
-    """The flags that define a run: resuming with any of them changed would mix two runs."""
+def run_flags(kind: str, train, data, strategy: str) -> dict:
+    """The flags that define a run: resuming with any of them changed would mix two runs.
+    train: settings.TrainSettings; data: settings.DataSettings."""
     return {
         "model_type": kind,
-        "hidden_size": config.hidden_size,
-        "num_layers": config.num_layers,
-        "dropout": config.dropout,
-        "lr": config.lr,
-        "batch_size": config.batch_size,
-        "seed": config.seed,
-        "dataset": args.dataset,
-        "sequence_length": args.sequence_length,
-        "test_fraction": args.test_fraction,
-        "val_fraction": getattr(args, "val_fraction", 0.0),
-        "strategy": getattr(args, "strategy", "recursive"),
-        "outputs": config.outputs,
+        "hidden_size": train.hidden_size,
+        "num_layers": train.num_layers,
+        "dropout": train.dropout,
+        "lr": train.lr,
+        "batch_size": train.batch_size,
+        "seed": train.seed,
+        "dataset": data.dataset,
+        "sequence_length": data.sequence_length,
+        "test_fraction": data.test_fraction,
+        "val_fraction": data.val_fraction,
+        "strategy": strategy,
+        "outputs": train.outputs,
     }
 
 
 # run_flags keys that are not a flag's name: how to say which flag changed
 FLAG_NAMES = {"outputs": "--predict-steps (with --strategy direct)", "model_type": "--model-type"}
-
-
-def copy_of_weights(model) -> dict:
-    """The model's state_dict as CPU copies, unaffected by further training."""
-    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-
-
-def training_state(model, optimizer, generator, history) -> dict:
-    """Everything needed to continue training exactly where it is (copies, not references)."""
-    return {
-        "state_dict": copy_of_weights(model),
-        "optimizer_state": copy.deepcopy(optimizer.state_dict()),
-        "generator_state": generator.get_state(),
-        "torch_rng_state": torch.get_rng_state(),  # dropout's random numbers
-        "epoch": len(history.train_losses),
-        "train_losses": list(history.train_losses),
-        "test_losses": list(history.test_losses),
-        "seconds": history.seconds,
-    }
 
 
 def restore(ckpt: dict, model, optimizer, generator) -> History:
@@ -185,8 +86,8 @@ def restore(ckpt: dict, model, optimizer, generator) -> History:
         generator.set_state(ckpt["generator_state"])
         torch.set_rng_state(ckpt["torch_rng_state"])
     except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as err:
-        first = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
-        raise FileFormatError(f"the checkpoint does not fit this run's model: {first}") from None
+        why = first_line(str(err), 160) or type(err).__name__
+        raise FileFormatError(f"the checkpoint does not fit this run's model: {why}") from None
     return History(list(ckpt["train_losses"]), list(ckpt["test_losses"]), ckpt["seconds"])
 
 
@@ -289,11 +190,6 @@ TYPES = {
 def read(path) -> dict:
     """Load a checkpoint safely and check that it has every part a seqpred checkpoint has."""
     ckpt = load_pt(path, "checkpoint")
-    if ckpt.get("format") == "seqpred-checkpoint-v1":
-        raise FileFormatError(
-            f"{path} is a checkpoint of an older seqpred, without a checksum to check it by; "
-            "train the model again"
-        )
     if ckpt.get("format") != FORMAT or any(key not in ckpt for key in NEEDED):
         raise FileFormatError(f"{path} is not a valid seqpred checkpoint file")
     if ckpt.get("sha256") != digest(ckpt):
@@ -312,30 +208,21 @@ def read(path) -> dict:
 def check_resume(ckpt: dict, path, run: dict, data, epochs: int) -> None:
     """A checkpoint can only continue the run the flags describe: refuse any difference, naming
     the flag. `run` maps flag names (without --, with _) to this run's values."""
-    saved = dict(ckpt.get("run", {}))
-    saved.setdefault("model_type", ckpt["model_type"])
+    saved = {**dict(ckpt.get("run", {})), "model_type": ckpt["model_type"]}
     for key, ours in run.items():
-        if key not in saved:
-            continue  # an older checkpoint that did not record this flag
-        theirs = saved[key]
+        theirs = saved.get(key)
         if theirs != ours:
             flag = FLAG_NAMES.get(key, "--" + key.replace("_", "-"))
             raise FileFormatError(
                 f"{path} was trained with {flag} {theirs}, but this run asks for {ours}; "
                 f"pass {flag} {theirs} to resume it (a resumed run must be the same run)"
             )
-    recorded = ckpt["data"].get("fingerprint")
-    if recorded is not None and recorded != data_fingerprint(data):
+    if ckpt["data"].get("fingerprint") != data_fingerprint(data):
         raise FileFormatError(
             f"{path} was trained on other data than this run's (another --test-fraction, "
             "another CSV file under this name, or regenerated data files); it cannot be resumed "
             "on this data"
         )
-    if recorded is None and (ckpt["data"].get("mean"), ckpt["data"].get("std")) != (
-        data.mean,
-        data.std,
-    ):
-        raise FileFormatError(f"{path} was trained on other data than this run's")
     done = len(ckpt["train_losses"])
     if done >= epochs:
         raise FileFormatError(
@@ -344,11 +231,11 @@ def check_resume(ckpt: dict, path, run: dict, data, epochs: int) -> None:
         )
 
 
-def read_for_resume(path, run: dict, data, args) -> dict:
+def read_for_resume(path, run: dict, data, epochs: int) -> dict:
     """--resume: the checkpoint, read, checked, and refused unless it continues this very run
-    (`run`, on `data`) to --epochs."""
+    (`run`, on `data`) to `epochs`."""
     ckpt = read(path)
-    check_resume(ckpt, path, run, data, args.epochs)
+    check_resume(ckpt, path, run, data, epochs)
     return ckpt
 
 

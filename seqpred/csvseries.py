@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from seqpred.flags import DataError
+from seqpred.errors import DataError
 
 import numpy as np
 
@@ -181,3 +181,20 @@ def _readable(text: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def check_representable(series, name: str) -> None:
+    """Refuse a series the networks, which train in float32, cannot represent faithfully."""
+    largest = float(series.abs().max())
+    if largest > float(np.finfo(np.float32).max):
+        raise DataError(
+            f"{name}: values up to {largest:.3g} do not fit in float32 (at most 3.4e38), in which "
+            "the networks train; rescale the series first (e.g. to other units)"
+        )
+    spread = float(series.std()) if len(series) > 1 else 0.0
+    if 0 < spread < 1e-9 * largest:
+        raise DataError(
+            f"{name}: the values vary by {spread:.3g} around {largest:.3g}, less than a "
+            "billionth of their size: too little to survive standardisation in floating "
+            "point; subtract the baseline before saving the series"
+        )

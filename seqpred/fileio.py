@@ -13,7 +13,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
-from seqpred.flags import FileFormatError, FlagError
+from seqpred.errors import FileFormatError, FlagError
 
 import numpy as np
 import torch

@@ -28,7 +28,7 @@ import time
 import zlib
 from pathlib import Path
 
-from seqpred.flags import DataError, FlagError
+from seqpred.errors import DataError, FlagError
 from seqpred.interrupts import Interrupted
 
 import numpy as np

@@ -35,9 +35,14 @@ def test_compare_writes_both_figures(tiny_flags, tmp_path, capsys):
         png = (tmp_path / "figs" / name).read_bytes()
         assert png.startswith(b"\x89PNG")
     out = capsys.readouterr().out
-    table = out[out.index("### Cost") :]  # the cost table printed at the end
+    summary = out[out.index("What the numbers say") :]  # the terminal's summary at the end
     for kind in ("RNN", "LSTM", "GRU"):
-        assert f"| {kind} |" in table  # each model has a row in it
+        assert f"\n{kind} " in summary  # each model has a row in it
+    lines = summary.splitlines()
+    assert len(lines) <= 30  # and each within 100 columns, but for the paths this test chose
+    assert max(len(line) for line in lines if str(tmp_path) not in line) <= 100
+    table = (tmp_path / "figs" / "results.md").read_text()
+    table = table[table.index("### Cost") :]  # the cost table, at the end of the report
     report = json.loads((tmp_path / "figs" / "results.json").read_text())
     if report["memory_kind"] == "RSS":  # no --jobs: the number the run chose, not the flag's None
         assert isinstance(report["jobs"], int) and f"({report['jobs']} at a time)" in table

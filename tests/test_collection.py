@@ -6,13 +6,13 @@ import math
 import os
 import signal
 
+from seqpred.collection import COLLECTION, read_collection
 from seqpred.scoring import ranks
 
 import pytest
 from scipy import stats
 
 import compare_results
-import data as datasets
 from conftest import start_script, stop_when
 
 FLAGS = [
@@ -59,7 +59,7 @@ def test_a_two_series_collection_runs_end_to_end(tmp_path):
         assert report["dataset"] == name and (out / name / "horizon.png").exists()
     assert json.loads((out / "shop" / "results.json").read_text())["season"] == 12
     wild = json.loads((out / "wild" / "results.json").read_text())
-    assert wild["season"] is None and wild["flags"]["epochs"] == 3  # the manifest's epochs
+    assert wild["season"] is None and wild["settings"]["train"]["epochs"] == 3  # the manifest's
     summary = json.loads((out / "results.json").read_text())
     assert summary["series"] == ["shop", "wild"]
     baselines = {"persistence", "seasonal persistence", "seasonal mean", "drift", "linear AR"}
@@ -179,7 +179,7 @@ def test_a_stopped_collection_keeps_its_finished_series_and_finishes_the_rest(tm
 
 
 def test_the_shipped_manifest_reads(tmp_path):
-    entries = datasets.read_collection(datasets.COLLECTION)
+    entries = read_collection(COLLECTION)
     assert len(entries) >= 6
     assert {e["name"] for e in entries} >= {"elnino", "airpassengers", "ausbeer", "lynx", "taylor"}
     seasons = {e["name"]: e["season"] for e in entries}

@@ -3,7 +3,9 @@ the scripts end to end. Skipped on machines without CUDA."""
 
 import json
 
-from seqpred import analysis, runtime
+from seqpred import analysis, device
+from seqpred.errors import DeviceError
+from seqpred.settings import TrainSettings
 
 import pytest
 import torch
@@ -23,18 +25,18 @@ def test_cuda_trains_to_the_losses_of_the_cpu(kind):
         "sine", d.train_x[:300], d.train_y[:300], d.test_x[:50], d.test_y[:50]
     )
     losses = {}
-    for device in (torch.device("cpu"), CUDA):
-        config = trainer.RunConfig(epochs=4, batch_size=100, hidden_size=8, impl="torch")
-        h = trainer.train_model(kind, data, config, device).history
-        losses[device.type] = h.train_losses + h.test_losses
+    for where in (torch.device("cpu"), CUDA):
+        config = TrainSettings(epochs=4, batch_size=100, hidden_size=8, impl="torch")
+        h = compare_results.train_run(kind, data, config, where).history
+        losses[where.type] = h.train_losses + h.test_losses
     assert losses["cuda"] == pytest.approx(losses["cpu"], rel=1e-3)
 
 
 def test_auto_picks_cuda_and_torch_there():
-    device = runtime.resolve_device("auto")
-    assert device.type == "cuda" and runtime.resolve_impl("auto", device) == "torch"
-    with pytest.raises(runtime.DeviceError, match="CPU only"):
-        runtime.resolve_impl("fused", device)
+    gpu = device.resolve_device("auto")
+    assert gpu.type == "cuda" and device.resolve_impl("auto", gpu) == "torch"
+    with pytest.raises(DeviceError, match="CPU only"):
+        device.resolve_impl("fused", gpu)
 
 
 def test_gradient_profile_on_cuda_matches_the_cpu():

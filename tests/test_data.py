@@ -1,3 +1,5 @@
+from seqpred.errors import DataError
+
 import pytest
 import torch
 
@@ -48,7 +50,7 @@ def test_save_load_round_trip_with_weights_only(tmp_path):
 
 def test_wrong_sequence_length_is_a_clear_error(tmp_path):
     datasets.save_dataset(datasets.build_sine(40, 0.2), tmp_path)
-    with pytest.raises(datasets.DataError, match="--generate-data"):
+    with pytest.raises(DataError, match="--generate-data"):
         datasets.load_dataset(tmp_path, 80, 0.2)
 
 
@@ -61,12 +63,12 @@ def test_missing_files_say_what_to_do(tmp_path):
 def test_corrupt_file_is_not_a_data_set(tmp_path, content):
     datasets.save_dataset(datasets.build_sine(40, 0.2), tmp_path)
     (tmp_path / "train_data.pt").write_bytes(content)
-    with pytest.raises(datasets.DataError, match="not a valid data set"):
+    with pytest.raises(DataError, match="not a valid data set"):
         datasets.load_dataset(tmp_path, 40, 0.2)
 
 
 def test_a_pt_file_that_is_not_a_data_set(tmp_path):
     datasets.save_dataset(datasets.build_sine(40, 0.2), tmp_path)
     torch.save({"weights": torch.zeros(3)}, tmp_path / "test_data.pt")
-    with pytest.raises(datasets.DataError, match="not a seqpred test data set"):
+    with pytest.raises(DataError, match="not a seqpred test data set"):
         datasets.load_dataset(tmp_path, 40, 0.2)

@@ -1,6 +1,5 @@
 """Faults and hostile input: Ctrl-C, divergence, bad paths, resuming, crafted pickles, bad flags."""
 
-import argparse
 import math
 import os
 import pathlib
@@ -10,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from seqpred import checkpoints, cli, fileio, fused, runtime
-from seqpred.flags import FlagError
+from seqpred import checkpoints, device, fileio, fused, process
+from seqpred.errors import DeviceError, FlagError
 
 import pytest
 import torch
@@ -261,25 +260,25 @@ def test_an_empty_column_name_is_one_line(tmp_path, capsys):
     path = tmp_path / "s.csv"
     path.write_text("v\n" + "".join(f"{i}\n" for i in range(50)))
     argv = ["--dataset", "csv", "--csv", str(path), "--column", "", "--device", "cpu"]
-    assert "--column is empty" in one_line_error(capsys, lambda: trainer.main(argv), 2)
+    line = one_line_error(capsys, lambda: trainer.main(argv), 2)
+    assert line == "main.py: error: argument --column: is empty; give the column's name"
 
 
 def test_auto_picks_torch_beyond_the_kernels_sizes():
     cpu = torch.device("cpu")
-    assert runtime.resolve_impl("auto", cpu, fused.MAX_SIZE + 1) == "torch"
-    with pytest.raises(runtime.DeviceError, match="up to 4096"):
-        runtime.resolve_impl("fused", cpu, 5000)
-    assert "not 5000" in runtime.describe("torch", cpu, ["LSTM"], "auto", 5000)
+    assert device.resolve_impl("auto", cpu, fused.MAX_SIZE + 1) == "torch"
+    with pytest.raises(DeviceError, match="up to 4096"):
+        device.resolve_impl("fused", cpu, 5000)
+    assert "not 5000" in device.describe("torch", cpu, ["LSTM"], "auto", 5000)
 
 
 def test_a_memory_error_says_so(capsys):
-    parser = argparse.ArgumentParser(prog="x.py")
+    def body():
+        with process.guarded("x.py"):
+            raise MemoryError()
 
-    def body(args, stop):
-        raise MemoryError()
-
-    line = one_line_error(capsys, lambda: cli.run(parser, body, None), 1)
-    assert "out of memory" in line
+    line = one_line_error(capsys, body, 1)
+    assert line.startswith("x.py: error: out of memory")
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX resource limits")

@@ -5,17 +5,18 @@ import os
 import subprocess
 import sys
 
-from seqpred import fused, kernelcache, runtime
+from seqpred import device, fused, kernelcache
+from seqpred.errors import DeviceError
+from seqpred.settings import TrainSettings
 
 import pytest
 import torch
 from torch import nn
 
-import cells
+import compare_results
 import data as datasets
-import main as trainer
 from conftest import ROOT
-from models import build_model
+from models import LAYERS, build_model
 
 pytestmark = pytest.mark.skipif(not fused.available()[0], reason="no C compiler for fused.py")
 posix = pytest.mark.skipif(os.name != "posix", reason="shell-script compilers, POSIX modes")
@@ -45,8 +46,8 @@ def test_fused_trains_to_the_same_losses_as_torch(kind):
     )
     losses = {}
     for impl in ("torch", "fused"):
-        config = trainer.RunConfig(epochs=4, batch_size=100, hidden_size=8, impl=impl)
-        h = trainer.train_model(kind, data, config, torch.device("cpu")).history
+        config = TrainSettings(epochs=4, batch_size=100, hidden_size=8, impl=impl)
+        h = compare_results.train_run(kind, data, config, torch.device("cpu")).history
         losses[impl] = h.train_losses + h.test_losses
     assert losses["fused"] == pytest.approx(losses["torch"], rel=1e-4)
 
@@ -58,9 +59,9 @@ def test_auto_falls_back_to_torch_without_a_compiler(tmp_path, monkeypatch):
     try:
         ok, why = fused.available()
         assert not ok and "no-such-compiler" in why
-        assert runtime.resolve_impl("auto", torch.device("cpu")) == "torch"
-        with pytest.raises(runtime.DeviceError, match="--impl torch"):
-            runtime.resolve_impl("fused", torch.device("cpu"))
+        assert device.resolve_impl("auto", torch.device("cpu")) == "torch"
+        with pytest.raises(DeviceError, match="--impl torch"):
+            device.resolve_impl("fused", torch.device("cpu"))
     finally:
         fused.reset()  # the real compiler again for the other tests
 
@@ -92,7 +93,7 @@ def test_the_self_check_refuses_a_wrong_kernel(fresh_checks, monkeypatch, capfd)
     model = build_model("GRU", hidden_size=64)
     plain = build_model("GRU", hidden_size=64)
     plain.load_state_dict(model.state_dict())
-    runtime.use_layers(model, fused)
+    device.use_layers(model, LAYERS["fused"])
     wrong_gru_kernel(monkeypatch)
     x = torch.randn(40, 12, 1)
     first, second = model(x), model(x)
@@ -103,13 +104,13 @@ def test_the_self_check_refuses_a_wrong_kernel(fresh_checks, monkeypatch, capfd)
     assert len(warning) == 1, warning  # one line, once per configuration
     assert "differs from nn.GRU" in warning[0] and "running nn.GRU instead" in warning[0]
     # other configurations and cells are checked on their own, and pass
-    other = runtime.use_layers(build_model("LSTM", hidden_size=64), fused)
+    other = device.use_layers(build_model("LSTM", hidden_size=64), LAYERS["fused"])
     other(x)
     assert capfd.readouterr().err == ""
 
 
 def test_a_small_error_is_caught_too(fresh_checks, monkeypatch):
-    layer = runtime.use_layers(torch.nn.GRU(1, 8, batch_first=True), fused)
+    layer = device.use_layers(torch.nn.GRU(1, 8, batch_first=True), LAYERS["fused"])
     wrong_gru_kernel(monkeypatch, error=0.01)
     assert fused.discrepancy(layer, torch.float32) > fused.TOLERANCE[torch.float32]
     assert not fused.verified(layer, torch.float32)
@@ -119,7 +120,7 @@ def test_a_right_kernel_is_checked_once_and_changes_no_random_numbers(fresh_chec
     checks = []
     real = fused.discrepancy
     monkeypatch.setattr(fused, "discrepancy", lambda *a: checks.append(a) or real(*a))
-    model = runtime.use_layers(build_model("LSTM", hidden_size=20, num_layers=2), fused)
+    model = device.use_layers(build_model("LSTM", hidden_size=20, num_layers=2), LAYERS["fused"])
     x = torch.randn(30, 10, 1)
     before = torch.get_rng_state()
     out = model(x)
@@ -141,7 +142,7 @@ def test_a_passed_check_is_remembered_by_later_processes_and_a_failed_one_is_not
     checks = []
     real = fused.discrepancy
     monkeypatch.setattr(fused, "discrepancy", lambda *a: checks.append(a) or real(*a))
-    layer = runtime.use_layers(torch.nn.LSTM(1, 12, batch_first=True), fused)
+    layer = device.use_layers(torch.nn.LSTM(1, 12, batch_first=True), LAYERS["fused"])
     assert fused.verified(layer, torch.float32) and len(checks) == 1
     (record,) = fresh_checks.iterdir()
     assert record.name.startswith(fused.library().path.stem) and "LSTM-1-12-1" in record.name
@@ -151,7 +152,7 @@ def test_a_passed_check_is_remembered_by_later_processes_and_a_failed_one_is_not
     fused._checked.clear()
     assert fused.verified(layer, torch.float32) and len(checks) == 2
     wrong_gru_kernel(monkeypatch)  # a failing configuration leaves no record
-    gru = runtime.use_layers(torch.nn.GRU(1, 12, batch_first=True), fused)
+    gru = device.use_layers(torch.nn.GRU(1, 12, batch_first=True), LAYERS["fused"])
     assert not fused.verified(gru, torch.float32)
     assert not any("GRU" in p.name for p in fresh_checks.iterdir())
 
@@ -164,9 +165,10 @@ def test_switching_layers_keeps_the_model(fresh_checks):
     state = {k: v.clone() for k, v in model.state_dict().items()}
     x = torch.randn(5, 7, 1)
     expected = model(x)
-    for layers in (fused, cells, nn, fused):
-        assert runtime.use_layers(model, layers) is model
-        assert isinstance(model.gru, nn.GRU) and type(model.gru) is layers.GRU
+    plain = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
+    for layers in (LAYERS["fused"], LAYERS["scratch"], plain, LAYERS["fused"]):
+        assert device.use_layers(model, layers) is model
+        assert isinstance(model.gru, nn.GRU) and type(model.gru) is layers["GRU"]
         assert [n for n, _ in model.named_modules()] == names
         assert [id(p) for p in model.parameters()] == params
         assert model.state_dict().keys() == state.keys()
@@ -176,11 +178,11 @@ def test_switching_layers_keeps_the_model(fresh_checks):
 
 def test_only_the_plain_layers_switch():
     with pytest.raises(ValueError, match="bidirectional"):
-        runtime.use_layers(nn.GRU(1, 4, batch_first=True, bidirectional=True), fused)
+        device.use_layers(nn.GRU(1, 4, batch_first=True, bidirectional=True), LAYERS["fused"])
     with pytest.raises(ValueError, match="relu"):
-        runtime.use_layers(nn.RNN(1, 4, batch_first=True, nonlinearity="relu"), cells)
+        device.use_layers(nn.RNN(1, 4, batch_first=True, nonlinearity="relu"), LAYERS["scratch"])
     with pytest.raises(ValueError, match="batch_first"):
-        runtime.use_layers(nn.LSTM(1, 4), fused)
+        device.use_layers(nn.LSTM(1, 4), LAYERS["fused"])
 
 
 # ----------------------------------------------------------------------------- the kernel cache

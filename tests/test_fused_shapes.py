@@ -8,13 +8,15 @@ output, the final states, and the gradients of the input and of every weight, wi
 weights (the nn layer itself, switched to the kernels), plus the inference path.
 """
 
-from seqpred import fused, runtime
+from seqpred import device, fused
 
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
+
+from models import LAYERS
 
 pytestmark = pytest.mark.skipif(not fused.available()[0], reason="no C compiler for fused.py")
 
@@ -82,7 +84,7 @@ def check_equal(cell, dtype, inputs, hidden, batch, steps, layers):
     layer = getattr(nn, cell)(inputs, hidden, layers, batch_first=True, dtype=dtype)
     x = torch.randn(batch, steps, inputs, dtype=dtype)
     expected = outputs_and_gradients(layer, layer, x)  # nn's own forward
-    runtime.use_layers(layer, fused)  # the same layer and weights, through the kernels
+    device.use_layers(layer, LAYERS["fused"])  # the same layer and weights, through the kernels
     got = outputs_and_gradients(layer.run_kernels, layer, x)  # the kernels, unchecked
     with torch.no_grad():  # inference: the kernels keep one step of scratch, not every gate
         inference, _ = layer.run_kernels(x)

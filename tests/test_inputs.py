@@ -9,6 +9,8 @@ import stat
 import subprocess
 import sys
 
+from seqpred import flags
+from seqpred.errors import DataError
 from seqpred.fileio import atomic_write, write_json
 
 import numpy as np
@@ -175,7 +177,7 @@ def test_a_pipe_a_folder_and_standard_input_are_named_for_what_they_are(tmp_path
     fifo = tmp_path / "fifo.csv"
     os.mkfifo(fifo)
     for path, what in ((fifo, "is a pipe"), (tmp_path, "is a folder")):
-        with pytest.raises(datasets.DataError, match=what):
+        with pytest.raises(DataError, match=what):
             datasets.read_series_csv(path, "v")
     proc = subprocess.run(
         [
@@ -214,7 +216,7 @@ def test_a_pipe_a_folder_and_standard_input_are_named_for_what_they_are(tmp_path
 def test_csv_files_that_would_be_misread_are_refused(tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_text(content)
-    with pytest.raises(datasets.DataError) as err:
+    with pytest.raises(DataError) as err:
         datasets.read_series_csv(path, "v", "date" if content.startswith("date") else None)
     assert message in str(err.value) and "\n" not in str(err.value)
 
@@ -236,8 +238,9 @@ def test_per_model_figures_carry_the_models_name(tiny_flags, tmp_path):
         "LSTM_gates.png",
         "LSTM_gradient_flow.png",
         "LSTM_loss.png",
+        "provenance.json",  # which command wrote them (see test_provenance.py)
     ]
-    help_text = trainer.build_parser().format_help()
+    help_text = flags.parser("main.py").format_help()
     for name in ("_loss.png", "_gradient_flow.png", "_forecast.png", "LSTM_gates.png"):
         assert name in help_text
 
@@ -252,7 +255,7 @@ def test_gaps_in_a_one_column_csv_are_refused_with_their_rows(tmp_path):
     """A blank line inside the series would silently drop a value and shift every season."""
     path = tmp_path / "gaps.csv"
     path.write_text("value\n1\n\n2\n\n\n3\n4\n5\n6\n7\n\n8\n\n\n9\n\n\n")
-    with pytest.raises(datasets.DataError, match=r"6 missing value\(s\) in column 'value'") as err:
+    with pytest.raises(DataError, match=r"6 missing value\(s\) in column 'value'") as err:
         datasets.read_series_csv(path, "value")
     assert "at row(s) 3, 5, 6, 12, 14, ..." in str(err.value)  # the first five
     path.write_text("value\n1\n2\n3\n\n\n")  # blank lines at the end are no gap

@@ -1,5 +1,7 @@
 import inspect
 
+from seqpred.budgets import parameters
+
 import pytest
 import torch
 from torch import nn
@@ -11,7 +13,6 @@ from models import (
     SimpleRNN,
     build_model,
     count_parameters,
-    parameters_of,
 )
 
 
@@ -64,10 +65,17 @@ def test_parameter_count_matches_the_formula():
     h, i = 20, 1
     expected = 3 * (h * i + h * h + 2 * h) + h + 1
     assert count_parameters(build_model("GRU", hidden_size=h)) == expected
-    # counted without building: the same, even for a model far too large to allocate
-    assert parameters_of("GRU", hidden_size=h) == expected
-    h = 100_000  # 3 x 10^10 weights: 120 GB, counted on the meta device
-    assert parameters_of("GRU", hidden_size=h) == 3 * (h * i + h * h + 2 * h) + h + 1
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_the_closed_form_count_is_the_built_models_at_every_size_tried(kind):
+    """budgets.parameters counts without building (the memory check, --match-params)."""
+    for hidden in (1, 2, 3, 7, 20, 64):
+        for layers in (1, 2, 3):
+            for inputs, outputs in ((1, 1), (2, 1), (1, 12)):
+                sizes = {"num_layers": layers, "input_size": inputs, "output_size": outputs}
+                built = build_model(kind, hidden_size=hidden, **sizes)
+                assert parameters(kind, hidden, **sizes) == count_parameters(built)
 
 
 @pytest.mark.parametrize(

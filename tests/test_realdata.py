@@ -1,5 +1,7 @@
 """Real series from CSV files: the shipped El Niño data, scaling without leakage, bad files."""
 
+from seqpred.errors import DataError
+
 import numpy as np
 import pytest
 import torch
@@ -58,19 +60,19 @@ def write(tmp_path, text, name="series.csv", encoding="utf-8"):
 )
 def test_bad_csv_gives_one_clear_line(tmp_path, content, message):
     path = write(tmp_path, content)
-    with pytest.raises(datasets.DataError) as err:
+    with pytest.raises(DataError) as err:
         datasets.read_series_csv(path, "value", "date")
     assert message in str(err.value) and str(path) in str(err.value)
     assert "\n" not in str(err.value)
 
 
 def test_missing_csv_file(tmp_path):
-    with pytest.raises(datasets.DataError, match="no such file"):
+    with pytest.raises(DataError, match="no such file"):
         datasets.read_series_csv(tmp_path / "nope.csv", "value")
 
 
 def test_series_too_short_for_window_and_split():
-    with pytest.raises(datasets.DataError, match="too few"):
+    with pytest.raises(DataError, match="too few"):
         datasets.build_real([float(i) for i in range(30)], 24, 0.2, "short")
 
 

@@ -4,12 +4,13 @@ adaptive conformal intervals, Holm's correction, paired tests, equal budgets, se
 import json
 import math
 
-from seqpred.budgets import matched_hidden_sizes
-from seqpred.errors import FlagError
+from seqpred.budgets import matched_hidden_sizes, parameters
+from seqpred.errors import DataError, FlagError
 from seqpred.report import verdicts
 from seqpred.scoring import baselines, evaluation, intervals, metrics, significance
 from seqpred.scoring.periods import Periods
 from seqpred.seasons import season_of_dates
+from seqpred.settings import TrainSettings
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ import compare_results
 import data as datasets
 import main as trainer
 from conftest import csv_flags
-from models import MODEL_TYPES, build_model, count_parameters, parameters_of
+from models import MODEL_TYPES, build_model, count_parameters
 
 CPU = torch.device("cpu")
 
@@ -158,7 +159,7 @@ def test_compact_dates_are_read_and_a_bad_date_names_its_row(tmp_path):
     assert season_of_dates(dates)[0] == 7
     bad = tmp_path / "bad.csv"
     bad.write_text("date,v\n2000-01-01,1\n2000-01-02,2\nnext tuesday,3\n")
-    with pytest.raises(datasets.DataError, match=r"row 4: 'next tuesday' in column 'date'"):
+    with pytest.raises(DataError, match=r"row 4: 'next tuesday' in column 'date'"):
         datasets.read_series_csv(bad, "v", "date")
 
 
@@ -272,8 +273,8 @@ def test_a_direct_model_outputs_all_steps_and_trains_on_them():
     model = build_model("GRU", hidden_size=5, output_size=7)
     assert model(torch.randn(3, 12, 1)).shape == (3, 7)
     data = datasets.build_real(list(np.sin(np.arange(160) / 4)), 10, 0.25, "s")
-    config = trainer.RunConfig(hidden_size=5, epochs=2, impl="torch", outputs=7)
-    result = trainer.train_model("GRU", data, config, CPU)
+    config = TrainSettings(hidden_size=5, epochs=2, impl="torch", outputs=7)
+    result = compare_results.train_run("GRU", data, config, CPU)
     assert result.model_args["output_size"] == 7
     assert trainer.forecast(result.model, data.test_x[:4], 7, "direct").shape == (4, 7)
 
@@ -390,11 +391,11 @@ def test_diebold_mariano_matches_a_hand_computed_example():
 @pytest.mark.parametrize("target", [500, 1861, 5000, "LSTM", "GRU"])
 @pytest.mark.parametrize("layers", [1, 2])
 def test_match_params_lands_on_the_best_achievable_count(target, layers):
-    def count(kind, hidden):
-        return parameters_of(kind, hidden_size=hidden, num_layers=layers)
-
-    sizes = matched_hidden_sizes(target, list(MODEL_TYPES), count, 20)
-    goal = count(target, 20) if isinstance(target, str) else target
+    sizes = matched_hidden_sizes(target, list(MODEL_TYPES), 20, num_layers=layers)
+    built = (
+        build_model(target, hidden_size=20, num_layers=layers) if isinstance(target, str) else None
+    )
+    goal = count_parameters(built) if built is not None else target
     for kind, chosen in sizes.items():
         counts = {
             h: count_parameters(build_model(kind, hidden_size=h, num_layers=layers))
@@ -407,14 +408,11 @@ def test_match_params_lands_on_the_best_achievable_count(target, layers):
 def test_match_params_in_closed_form_at_any_size():
     """A billion parameters: found at once, and nearer the target than either neighbour."""
 
-    def count(kind, hidden):
-        return parameters_of(kind, hidden_size=hidden)
-
-    for kind, h in matched_hidden_sizes(10**9, list(MODEL_TYPES), count, 20).items():
-        gaps = [abs(count(kind, x) - 10**9) for x in (h - 1, h, h + 1)]
+    for kind, h in matched_hidden_sizes(10**9, list(MODEL_TYPES), 20).items():
+        gaps = [abs(parameters(kind, x) - 10**9) for x in (h - 1, h, h + 1)]
         assert gaps[1] <= min(gaps), kind
     with pytest.raises(FlagError, match="give a number or a model type"):
-        matched_hidden_sizes("TRANSFORMER", ["RNN"], count, 20)
+        matched_hidden_sizes("TRANSFORMER", ["RNN"], 20)
 
 
 def test_compare_with_equal_budgets_and_the_direct_strategy(tiny_flags, tmp_path, capsys):

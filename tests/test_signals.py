@@ -9,17 +9,16 @@ import sys
 import time
 from pathlib import Path
 
-from seqpred import cli, flags, parallel
+from seqpred import flags, runner
 from seqpred.interrupts import Interrupted, StopRequest
+from seqpred.runner import Task
+from seqpred.settings import TrainSettings, from_flags
 
 import pytest
 import torch
 
 import compare_results
-import data as datasets
-import main as trainer
 from conftest import ROOT, leftovers, run_here, start_script, stop_when, wait_for
-from models import parameters_of
 
 # Real signals to real subprocesses, /proc: POSIX only (Windows has neither SIGTERM nor /proc).
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
@@ -160,7 +159,7 @@ def test_adding_task_stops_cleanly_and_keeps_finished_runs(tmp_path):
     ]
     proc = start_script("adding_task.py", *flags_, cwd=tmp_path)
     stop_when(proc, "[1/", signal.SIGTERM, 143)
-    assert "**Interrupted**" in (out / "results.md").read_text()
+    assert "**Interrupted (SIGTERM)**" in (out / "results.md").read_text()
     assert json.loads((out / "results.json").read_text())["runs"]
     assert not leftovers(tmp_path)
 
@@ -169,7 +168,7 @@ def test_adding_task_stops_cleanly_and_keeps_finished_runs(tmp_path):
     ("flags_", "message"),
     [
         (["--lengths", "1"], "must be 2 or more"),
-        (["--lengths", "abc"], "invalid length value"),
+        (["--lengths", "abc"], "invalid sequence_length value"),
         (["--lengths", "4", "4"], "--lengths names 4 more than once"),
         (["--models", "RNN", "rnn"], "--models names RNN more than once"),
         (["--seed", str(2**32)], "--seed: must be between 0 and 2**32 - 1"),
@@ -198,36 +197,43 @@ def test_save_model_into_an_existing_folder_is_refused_before_training(tiny_flag
 
 
 def compare_setup(tiny_flags, *more):
-    parser = compare_results.build_parser()
-    args = flags.finish(parser, parser.parse_args([*tiny_flags, *more]), datasets.PRESETS)
-    return args, cli.start(args, args.models, datasets, parameters_of)
+    """A comparison's one series, set up as compare_results.py sets it up."""
+    return compare_results.start(
+        from_flags(flags.parser("compare_results.py"), [*tiny_flags, *more])
+    )
 
 
 def test_partial_results_keep_a_run_whose_seed_is_not_the_first(tiny_flags, tmp_path):
     """Only seed 1 finished before Ctrl-C: its run is still written (deterministic twin of the
     subprocess tests above, where which seed finishes first is up to the scheduler)."""
-    args, setup = compare_setup(tiny_flags, "--models", "RNN", "--seeds", "2")
-    done = [compare_results.run_job(("RNN", 1, args, setup), StopRequest())]
-    outcome = parallel.Outcome(done, [], [("RNN", 0)], Interrupted())
-    paths = compare_results.write_partial(outcome, setup, args)
+    x = compare_setup(tiny_flags, "--models", "RNN", "--seeds", "2")
+    done = [compare_results.train_and_describe(Task("RNN", 1), x, StopRequest())]
+    outcome = runner.Outcome(done, [], [Task("RNN", 0)], Interrupted())
+    status = runner.finish(
+        outcome, 2, "runs", lambda note: compare_results.write_outputs(done, x, 1, note=note)[0]
+    )
     report = (tmp_path / "figs" / "results.md").read_text()
-    assert paths and "1 of 2 runs had finished" in report and "| RNN |" in report
+    assert status == 130 and "1 of 2 runs had finished" in report and "| RNN |" in report
     assert "Not finished: RNN seed 0" in report
 
 
 def test_a_diverging_run_does_not_throw_away_the_finished_ones(tiny_flags, tmp_path, capsys):
-    args, setup = compare_setup(tiny_flags, "--models", "RNN", "GRU")
+    x = compare_setup(tiny_flags, "--models", "RNN", "GRU")
 
     def run(task, stop):
-        if task[0] == "GRU":  # this one diverges, as with a learning rate far too large
-            config = trainer.RunConfig(hidden_size=8, epochs=3, lr=1e30, impl="torch")
-            trainer.train_model("GRU", setup.data, config, torch.device("cpu"))
-        return compare_results.run_job(task, stop)
+        if task.kind == "GRU":  # this one diverges, as with a learning rate far too large
+            config = TrainSettings(hidden_size=8, epochs=3, lr=1e30, impl="torch")
+            compare_results.train_run("GRU", x.data, config, torch.device("cpu"))
+        return compare_results.train_and_describe(task, x, stop)
 
-    tasks = [(kind, 0, args, setup) for kind in ("RNN", "GRU")]
-    outcome = parallel.run_all(run, tasks, 2, StopRequest())
+    tasks = [Task(kind, 0) for kind in ("RNN", "GRU")]
+    outcome = runner.run_all(run, tasks, 2, StopRequest())
     assert [r["model"] for r in outcome.done] == ["RNN"] and outcome.failed
-    assert compare_results.finish(outcome, setup, args, 1.0, tmp_path / "progress.json") == 1
+
+    def partial(note):
+        return compare_results.write_outputs(outcome.done, x, 1, note=note)[0]
+
+    assert runner.finish(outcome, 2, "runs", partial) == 1
     report = (tmp_path / "figs" / "results.md").read_text()
     assert "| RNN |" in report and "GRU seed 0 (training diverged at epoch" in report
 
@@ -256,7 +262,7 @@ def test_a_run_being_collected_when_stopped_is_counted_once():
         if len(calls) == 1:
             raise Interrupted()
 
-    outcome = parallel.run_all(lambda task, stop: task, [1, 2], 1, StopRequest(), on_done)
+    outcome = runner.run_all(lambda task, stop: task, [1, 2], 1, StopRequest(), on_done)
     assert outcome.done.count(1) == 1 and calls.count(1) == 1
     assert outcome.interrupted is not None
 
@@ -272,10 +278,9 @@ except:  # noqa: E722  (the bare except of such a library)
 DRIVER = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-import argparse
-from seqpred import cli
+from seqpred import process
 
-def body(args, stop):
+with process.guarded("driver") as stop:
     print("importing", flush=True)
     import swallower  # noqa: F401
     print("imported", flush=True)
@@ -283,9 +288,6 @@ def body(args, stop):
         stop.check()
         time.sleep(0.1)
     print("never stopped", flush=True)
-    return 0
-
-sys.exit(cli.run(argparse.ArgumentParser(prog="driver"), body, None))
 """
 
 

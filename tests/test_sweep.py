@@ -12,18 +12,19 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from seqpred import cli, flags, tuning
+from seqpred import flags, tuning
 from seqpred.interrupts import Interrupted, StopRequest, stop_on_signals
+from seqpred.settings import from_flags
 
 import pytest
 
-import data as datasets
+import compare_results
 import sweep
 from conftest import ROOT, run_here, run_script, start_script, stop_when, wait_for
-from models import parameters_of
 
 optuna = pytest.importorskip("optuna")
 posix = pytest.mark.skipif(os.name != "posix", reason="POSIX signals and processes")
@@ -69,19 +70,16 @@ class Untouchable:
 
 def trials_only(argv):
     """The trials of a sweep, without its final retraining and tables: a study to work on."""
-    parser = sweep.build_parser()
-    args = flags.finish(parser, parser.parse_args(argv), datasets.PRESETS)
-    setup = cli.start(args, args.models, datasets, parameters_of, [args.out_dir])
-    sweep.run_studies(args, setup, StopRequest())
+    s = from_flags(flags.parser("sweep.py"), argv)
+    sweep.run_studies(s, compare_results.start(s, sweep.OUTPUTS), StopRequest())
 
 
 def test_tuning_never_touches_the_test_period(tmp_path):
-    parser = sweep.build_parser()
     argv = [*TINY, "--trials", "3", "--models", "GRU", "--out-dir", str(tmp_path)]
-    args = flags.finish(parser, parser.parse_args(argv), datasets.PRESETS)
-    setup = cli.start(args, args.models, datasets, parameters_of)
-    setup.data = dataclasses.replace(setup.data, test_x=Untouchable(), test_y=Untouchable())
-    sweep.run_studies(args, setup, StopRequest())
+    s = from_flags(flags.parser("sweep.py"), argv)
+    x = compare_results.start(s, sweep.OUTPUTS)
+    untouchable = dataclasses.replace(x.data, test_x=Untouchable(), test_y=Untouchable())
+    sweep.run_studies(s, dataclasses.replace(x, data=untouchable), StopRequest())
     assert len(finished_trials(tmp_path, "GRU")) == 3
 
 
@@ -161,17 +159,26 @@ def test_a_study_made_with_other_settings_is_not_joined(tmp_path):
     assert exc.value.code == 2
 
 
-def test_a_trial_still_running_elsewhere_is_no_result(tmp_path, capsys):
-    """The count falls short (a live worker holds the last trial): exit 1, no sweep.md."""
+def test_a_trial_still_running_elsewhere_is_waited_for(tmp_path, capsys):
+    """Another sweep on the storage holds the last trial (a live worker): this one waits for it
+    rather than give a result without it, and finishes with the exact count once it ends."""
     argv = [*TINY, "--trials", "2", "--models", "RNN", "--out-dir", str(tmp_path)]
     trials_only(argv)
     storage = tuning.open_storage(None, tmp_path)
     study = optuna.load_study(study_name="seqpred-RNN", storage=storage)
     trial = study.ask()  # in flight, owned by this (live) process
     trial.set_user_attr("worker", {"host": os.uname().nodename, "pid": os.getpid()})
-    assert sweep.main([*argv, "--trials", "3"]) == 1
-    assert "RNN has 2 of 3 finished trials (1 still running elsewhere)" in capsys.readouterr().err
-    assert not (tmp_path / "sweep.md").exists()
+    trial.suggest_float("lr", 1e-4, 3e-2, log=True)  # the settings another sweep tries
+    trial.suggest_int("hidden_size", 8, 64, log=True)
+    trial.suggest_int("num_layers", 1, 1)
+    other = threading.Timer(3, lambda: study.tell(trial, 1e6))  # it finishes, a while later
+    other.start()
+    try:
+        assert sweep.main([*argv, "--trials", "3"]) == 0
+    finally:
+        other.cancel()
+    assert "Waiting for 1 trial(s) running in another sweep" in capsys.readouterr().out
+    assert len(tuning.finished(study)) == 3 and (tmp_path / "sweep.md").exists()
 
 
 @posix

@@ -1,10 +1,14 @@
 """The training loop of main.py: losses fall, seeds repeat, evaluation and forecasts are exact."""
 
-from seqpred import checkpoints, runtime
+from seqpred import checkpoints, device, flags
+from seqpred.errors import DeviceError
+from seqpred.runs import TrainingDiverged
+from seqpred.settings import TrainSettings, from_flags
 
 import pytest
 import torch
 
+import compare_results
 import data as datasets
 import main as trainer
 from models import MODEL_TYPES, build_model
@@ -12,11 +16,11 @@ from models import MODEL_TYPES, build_model
 CPU = torch.device("cpu")
 
 
-def small_config(**changes) -> trainer.RunConfig:
+def small_config(**changes) -> TrainSettings:
     """A tiny run, with the implementation main() would pick here."""
     settings = {"hidden_size": 8, "epochs": 5, "batch_size": 64}
-    impl = runtime.resolve_impl("auto", CPU)
-    return trainer.RunConfig(impl=impl, **{**settings, **changes})
+    impl = device.resolve_impl("auto", CPU)
+    return TrainSettings(impl=impl, **{**settings, **changes})
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +34,7 @@ def small_data():
 
 @pytest.mark.parametrize("kind", list(MODEL_TYPES))
 def test_a_few_epochs_reduce_the_loss(kind, small_data):
-    result = trainer.train_model(kind, small_data, small_config(epochs=8, lr=1e-2), CPU)
+    result = compare_results.train_run(kind, small_data, small_config(epochs=8, lr=1e-2), CPU)
     h = result.history
     assert len(h.train_losses) == 8 and len(h.test_losses) == 8
     assert h.train_losses[-1] < 0.5 * h.train_losses[0]
@@ -38,10 +42,12 @@ def test_a_few_epochs_reduce_the_loss(kind, small_data):
 
 
 def test_same_seed_same_losses(small_data):
-    runs = [trainer.train_model("GRU", small_data, small_config(seed=3), CPU) for _ in range(2)]
+    runs = [
+        compare_results.train_run("GRU", small_data, small_config(seed=3), CPU) for _ in range(2)
+    ]
     assert runs[0].history.train_losses == runs[1].history.train_losses
     assert runs[0].history.test_losses == runs[1].history.test_losses
-    other = trainer.train_model("GRU", small_data, small_config(seed=4), CPU)
+    other = compare_results.train_run("GRU", small_data, small_config(seed=4), CPU)
     assert other.history.train_losses != runs[0].history.train_losses
 
 
@@ -70,7 +76,7 @@ def test_forecast_feeds_each_prediction_back():
 
 def test_checkpoint_round_trip_gives_identical_predictions(tmp_path, small_data):
     config = small_config(epochs=2)
-    result = trainer.train_model("GRU", small_data, config, CPU)
+    result = compare_results.train_run("GRU", small_data, config, CPU)
     run = {"model_type": "GRU", "hidden_size": 8}
     path = checkpoints.save(
         tmp_path / "gru.pt", "GRU", result.model_args, result.final_state, run, small_data
@@ -87,19 +93,21 @@ def test_checkpoint_round_trip_gives_identical_predictions(tmp_path, small_data)
 
 
 def test_resolve_device():
-    assert runtime.resolve_device("cpu") == CPU
-    assert runtime.resolve_device("auto").type in ("cpu", "cuda", "mps")
+    assert device.resolve_device("cpu") == CPU
+    assert device.resolve_device("auto").type in ("cpu", "cuda", "mps")
     if not torch.cuda.is_available():
-        with pytest.raises(runtime.DeviceError, match="--device cpu"):
-            runtime.resolve_device("cuda")
+        with pytest.raises(DeviceError, match="--device cpu"):
+            device.resolve_device("cuda")
 
 
 def test_divergence_is_reported(small_data):
-    with pytest.raises(trainer.TrainingDiverged, match="smaller learning rate"):
-        trainer.train_model("RNN", small_data, small_config(lr=1e30, epochs=3), CPU)
+    with pytest.raises(TrainingDiverged, match="smaller learning rate"):
+        compare_results.train_run("RNN", small_data, small_config(lr=1e30, epochs=3), CPU)
 
 
-def test_run_config_takes_the_flags_by_name():
-    args = trainer.build_parser().parse_args(["--hidden-size", "7", "--lr", "0.5", "--dry-run"])
-    config = trainer.RunConfig.from_args(args, seed=9)
-    assert (config.hidden_size, config.lr, config.seed, config.max_batches) == (7, 0.5, 9, 1)
+def test_the_settings_take_the_flags_by_name():
+    argv = ["--hidden-size", "7", "--lr", "0.5", "--dry-run", "--seed", "9"]
+    s = from_flags(flags.parser("main.py"), argv)
+    t = s.train
+    assert (t.hidden_size, t.lr, t.seed, t.max_batches, t.epochs) == (7, 0.5, 9, 1, 1)
+    assert s.score.steps == 5 and s.data.sequence_length == 80  # --dry-run, the sine preset

@@ -3,10 +3,13 @@ on the test period, and every trial."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from seqpred import tuning
 from seqpred.report.comparison import results_markdown
 from seqpred.report.tables import table
-from seqpred.scoring.evaluation import ScoreSettings, evaluate_runs
+from seqpred.scoring.evaluation import evaluate_runs
+from seqpred.settings import ScoreSettings
 
 
 def trial_rows(studies: dict) -> list[dict]:
@@ -29,21 +32,29 @@ def trial_rows(studies: dict) -> list[dict]:
     return rows
 
 
-def sweep_summary(studies, best, runs, data, score: ScoreSettings, flags: dict) -> dict:
+def sweep_summary(studies, best, runs, data, score: ScoreSettings, flags: dict, sweep: dict):
     """The trials, the best settings, and the test-period evaluation of tuned vs default: each
-    model's tuned against its default, and the tuned models against each other."""
+    model's tuned against its default, and the tuned models against each other. sweep: what the
+    sweep ran with (trials, epochs, val_fraction, and the defaults lr, hidden_size, num_layers,
+    seeds)."""
     models = list(best)
     labels = tuple(f"{k} {v}" for k in models for v in ("tuned", "default"))
     pairs = [(f"{k} tuned", f"{k} default") for k in models]
     tuned = [f"{k} tuned" for k in models]
     pairs += [(a, b) for i, a in enumerate(tuned) for b in tuned[i + 1 :]]
-    result = evaluate_runs(runs, data, ScoreSettings(**{**vars(score), "models": labels}), pairs)
-    return {"flags": flags, "trials": trial_rows(studies), "best": best, "test": result}
+    result = evaluate_runs(runs, data, replace(score, models=labels), pairs)
+    return {
+        "flags": flags,
+        "sweep": sweep,
+        "trials": trial_rows(studies),
+        "best": best,
+        "test": result,
+    }
 
 
 def sweep_markdown(s: dict) -> str:
     """sweep.md: the best settings, the tuned-vs-default tables and verdicts, every trial."""
-    f = s["flags"]
+    f = s["sweep"]
     rows = []
     for kind, settings in s["best"].items():
         done = [t for t in s["trials"] if t["model"] == kind and t["validation_mse"] is not None]

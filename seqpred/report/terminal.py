@@ -13,7 +13,9 @@ VERDICT_LINES = 14  # the plain words' share of the summary; the rest is in resu
 
 
 def wrapped(text: str, first: str = "- ", rest: str = "  ") -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest)
+    return textwrap.wrap(
+        text, WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
+    )
 
 
 def verdict_lines(found: list[str], where: str) -> list[str]:

@@ -36,7 +36,7 @@ def significant(c: dict) -> bool:
 
 
 def holm_words(c: dict) -> str:
-    return f"Diebold–Mariano on every seed, Holm p = {c['p_holm']:.2g}"
+    return f"Diebold–Mariano on every seed, Holm p = {p_text(c['p_holm'])}"
 
 
 def shown(report: dict, mae: float) -> str:
@@ -81,8 +81,8 @@ def baseline_verdicts(report: dict) -> list[str]:
         if groups["loses"]:
             worst_p = max(claims[k]["p_holm"] for k in groups["loses"])
             parts.append(
-                f"it beats {listed(report, groups['loses'], mae)} (Diebold–Mariano on every "
-                f"seed, Holm p {at_most(worst_p)})"
+                f"it beats {listed(report, groups['loses'], mae)}, on every seed "
+                f"(Diebold–Mariano, Holm p {at_most(worst_p)})"
             )
         for k in groups["ahead"]:
             runs = report["models"][k]["runs"]
@@ -110,7 +110,12 @@ def baseline_verdicts(report: dict) -> list[str]:
 
 
 def at_most(p: float) -> str:
-    return f"= {p:.2g}" if p >= 1 else f"≤ {p:.2g}"
+    return f"= {p:.2g}" if p >= 1 else f"≤ {p_text(p)}"
+
+
+def p_text(p: float) -> str:
+    """A p-value as the reader needs it: below 1e-16 no digit means anything."""
+    return "1e-16" if p < 1e-16 else f"{p:.2g}"
 
 
 def listed(report: dict, kinds: list[str], mae: dict) -> str:

@@ -14,29 +14,16 @@ and every claim ("A beats B") with its test, Holm-corrected over the report.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 from seqpred.scoring import baselines as simple
 from seqpred.scoring import intervals, metrics, significance, statistical
 from seqpred.scoring.periods import Periods
+from seqpred.settings import ScoreSettings
 
 import numpy as np
 
 MIN_SEEDS = 3  # no verdict between two networks from fewer seeds: two runs are not an architecture
 MODEL_STATS = ("mean", "std", "min", "max")
-
-
-@dataclass(frozen=True)
-class ScoreSettings:
-    """What a comparison scores: the horizon, how the networks forecast, the intervals' level,
-    which benchmarks run, the origin of the illustrated forecast, and the models' order."""
-
-    steps: int
-    strategy: str = "recursive"
-    interval: float = 0.9
-    benchmarks: str = "all"  # all: the simple baselines and statsforecast's; simple: only those
-    start: int = 0
-    models: tuple[str, ...] = ()
 
 
 class Setting:
