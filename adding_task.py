@@ -15,7 +15,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from seqpred import device, fileio, flags, process, provenance, runner
+from seqpred import device, fileio, parsers, process, provenance, runner
 from seqpred.fileio import write_json, write_text
 from seqpred.report.tables import fmt, table
 from seqpred.runner import Task
@@ -111,7 +111,7 @@ def write_outputs(runs: list[dict], s: Settings, wall: float, note: str = "") ->
 
 
 def main(argv=None) -> int:
-    s = from_flags(flags.parser("adding_task.py"), argv)
+    s = from_flags(parsers.parser("adding_task.py"), argv)
     with process.guarded("adding_task.py") as stop:
         return compare_lengths(s, stop)
 

@@ -56,9 +56,8 @@ def gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
 
 class _Unrolled:
     """What this file's layers change in nn.RNN / nn.LSTM / nn.GRU: only the forward, a plain
-    loop over `cell` in time. The weights, their names and their initialisation are nn's own."""
-
-    cell = staticmethod(rnn_cell)
+    loop over each layer's `cell` in time. The weights, their names and their initialisation
+    are nn's own."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, batch_first=True, dropout=0.0):
         if not batch_first:

@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from seqpred import checkpoints, device, flags, process, provenance, runner
+from seqpred import checkpoints, device, parsers, process, provenance, runner
 from seqpred.budgets import parameters
 from seqpred.collection import COLLECTION, collection_sizes, read_collection
 from seqpred.fileio import write_json, write_text
@@ -179,7 +179,7 @@ def wrote(paths: list[Path]) -> str:
 
 # ----------------------------------------------------------------------------- entry point
 def main(argv=None) -> int:
-    s = from_flags(flags.parser("compare_results.py"), argv)
+    s = from_flags(parsers.parser("compare_results.py"), argv)
     with process.guarded("compare_results.py") as stop:
         if s.data.dataset == "collection":
             return compare_collection(s, stop)

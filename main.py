@@ -18,7 +18,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from seqpred import analysis, checkpoints, device, fileio, flags, process, provenance, runner
+from seqpred import analysis, checkpoints, device, fileio, parsers, process, provenance, runner
 from seqpred.report import single
 from seqpred.runs import (
     History,
@@ -222,7 +222,7 @@ def setup(s: Settings, outputs: str | None):
 
 # ----------------------------------------------------------------------------- main.py
 def main(argv=None) -> int:
-    s = from_flags(flags.parser("main.py"), argv)  # the flags, checked together
+    s = from_flags(parsers.parser("main.py"), argv)  # the flags, checked together
     kind, out = s.runs.models[0], s.output
     with process.guarded("main.py") as stop:
         if out.save_model is not None:

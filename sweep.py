@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from seqpred import device, flags, process, provenance, runner, tuning
+from seqpred import device, parsers, process, provenance, runner, tuning
 from seqpred.errors import FlagError
 from seqpred.fileio import write_json, write_text
 from seqpred.report import sweep as sweep_report
@@ -180,7 +180,7 @@ def write_outputs(s: Settings, x, jobs: int, runs, best) -> tuple:
 
 # ----------------------------------------------------------------------------- entry point
 def main(argv=None) -> int:
-    s = from_flags(flags.parser("sweep.py"), argv)
+    s = from_flags(parsers.parser("sweep.py"), argv)
     argv = list(sys.argv[1:] if argv is None else argv)
     with (
         process.guarded("sweep.py") as stop,

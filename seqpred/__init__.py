@@ -22,6 +22,6 @@ if _main.name in _SCRIPTS and _main.parent == _Path(__file__).resolve().parents[
         if hasattr(_stream, "reconfigure"):
             _stream.reconfigure(errors="replace")
     if {"-h", "--help"} & set(_sys.argv[1 : _sys.argv.index("--") if "--" in _sys.argv else None]):
-        from seqpred.flags import parser as _parser
+        from seqpred.parsers import parser as _parser
 
         _parser(_main.name).parse_args()  # prints the help (or a flag's error) and exits

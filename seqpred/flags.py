@@ -1,6 +1,5 @@
-"""The command line of every script: value types, the flag groups the scripts share, and each
-script's parser (`parser("main.py")`). Nothing here imports PyTorch, so `--help` answers at
-once (seqpred/__init__.py answers it before the script loads anything else)."""
+"""The flags the scripts share: value types, and the groups each script's parser is built from
+(parsers.py). Nothing here imports PyTorch, so `--help` answers at once."""
 
 from __future__ import annotations
 
@@ -31,94 +30,59 @@ SCRIPT_DATASETS = {
 
 
 # ----------------------------------------------------------------------------- value types
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+def value_type(convert, ok, words: str, name: str):
+    """A flag's type: convert(text), refused (one line, exit 2) unless ok(value). argparse names
+    it in its own errors ("invalid positive_int value"), hence `name`."""
+
+    def parse(text: str):
+        value = convert(text)
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {words}, got {text}")
+        return value
+
+    parse.__name__ = name
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def layers(text: str) -> int:
-    """Stacked recurrent layers: a model of millions of layers would take hours just to build."""
-    value = positive_int(text)
-    if value > MAX_LAYERS:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_LAYERS}, got {text}")
-    return value
-
-
-def seed(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 2**32 - 1, got {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def learning_rate(text: str) -> float:
-    """A positive step size that float32, in which the weights train, can hold."""
-    value = positive_float(text)
-    if value > 3.4e38:
-        raise argparse.ArgumentTypeError(f"must be at most 3.4e38 (float32's largest), got {text}")
-    return value
-
-
-def seeds(text: str) -> int:
-    value = positive_int(text)
-    if value > MAX_SEEDS:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_SEEDS}, got {text}")
-    return value
-
-
-def unit_interval(text: str) -> float:
-    value = float(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
-    return value
-
-
-def open_fraction(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
-    return value
+positive_int = value_type(int, lambda v: v >= 1, "a positive integer", "positive_int")
+non_negative_int = value_type(int, lambda v: v >= 0, "0 or more", "non_negative_int")
+# Stacked recurrent layers: a model of millions of layers would take hours just to build.
+layers = value_type(int, lambda v: 1 <= v <= MAX_LAYERS, f"from 1 to {MAX_LAYERS}", "layers")
+seed = value_type(int, lambda v: 0 <= v <= MAX_SEED, "between 0 and 2**32 - 1", "seed")
+positive_float = value_type(
+    float, lambda v: v > 0 and math.isfinite(v), "a positive number", "positive_float"
+)
+# A positive step size that float32, in which the weights train, can hold.
+learning_rate = value_type(
+    float,
+    lambda v: 0 < v <= 3.4e38,
+    "a positive number, at most 3.4e38 (float32's largest)",
+    "learning_rate",
+)
+seeds = value_type(int, lambda v: 1 <= v <= MAX_SEEDS, f"from 1 to {MAX_SEEDS}", "seeds")
+unit_interval = value_type(float, lambda v: 0 <= v < 1, "at least 0 and below 1", "unit_interval")
+open_fraction = value_type(
+    float, lambda v: 0 < v < 1, "between 0 and 1 (exclusive)", "open_fraction"
+)
+# A look-back (or, for the adding problem, a sequence length) of at least 2 steps.
+sequence_length = value_type(int, lambda v: v >= 2, "2 or more", "sequence_length")
 
 
 def match_params(text: str) -> int | str:
     """A parameter count, or a model type whose count at --hidden-size is the target."""
     if text.isdigit():
-        value = positive_int(text)
-        if value > MAX_PARAMS:
-            raise argparse.ArgumentTypeError(
-                f"must be at most {MAX_PARAMS:.0e} parameters, got {text}"
-            )
-        return value
+        return parameter_count(text)
     return text.upper()
+
+
+parameter_count = value_type(
+    int, lambda v: 1 <= v <= MAX_PARAMS, f"from 1 to {MAX_PARAMS:.0e} parameters", "parameter_count"
+)
 
 
 def model_type(text: str) -> str:
     """Model type, case-insensitive: 'lstm' -> 'LSTM'."""
     return text.upper()
-
-
-def sequence_length(text: str) -> int:
-    """A look-back (or, for the adding problem, a sequence length) of at least 2 steps."""
-    value = positive_int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be 2 or more, got {text}")
-    return value
 
 
 def non_empty(text: str) -> str:
@@ -365,133 +329,3 @@ def add_run_set_arguments(p: argparse.ArgumentParser, jobs: str = "") -> None:
         help=f"runs trained at the same time, as threads of this one process{jobs} (default: "
         "the number of CPU cores on a CPU, 3 on a GPU)",
     )
-
-
-# ----------------------------------------------------------------------------- the scripts
-def main_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="main.py",
-        description="Train an RNN, LSTM or GRU to predict the next value of a series (the "
-        "article's sine wave, El Niño sea-surface temperature, or a CSV column), or to solve "
-        "the adding problem.",
-    )
-    p.add_argument(
-        "--model-type",
-        type=model_type,
-        choices=MODEL_TYPES,
-        default="LSTM",
-        help="which network to train, case-insensitive (default: LSTM)",
-    )
-    add_data_arguments(p, "main.py")
-    add_model_arguments(p)
-    add_training_arguments(p)
-    add_forecast_arguments(p)
-    add_output_arguments(p, "figures for sine, figures/<dataset> otherwise")
-    c = p.add_argument_group("figures and checkpoints")
-    c.add_argument(
-        "--plot",
-        action="store_true",
-        help="write into --out-dir: <MODEL>_loss.png, <MODEL>_gradient_flow.png, "
-        "<MODEL>_forecast.png (series only) and, for an LSTM, LSTM_gates.png",
-    )
-    c.add_argument(
-        "--resume",
-        metavar="CHECKPOINT",
-        help="continue training from a checkpoint written by --save-model (same flags and "
-        "data; --epochs is the total to reach)",
-    )
-    c.add_argument(
-        "--save-model",
-        nargs="?",
-        const="",
-        default=None,
-        metavar="PATH",
-        help="save a checkpoint after training, or after the last completed epoch if stopped "
-        "early, to PATH if given (default PATH: checkpoints/<MODEL>.pt)",
-    )
-    return p
-
-
-def compare_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="compare_results.py",
-        description="Train RNN, LSTM and GRU with shared flags over one or more seeds, score "
-        "them beside the baselines on every test origin, and write comparison figures and "
-        "tables.",
-    )
-    add_run_set_arguments(p)
-    add_data_arguments(p, "compare_results.py")
-    add_model_arguments(p)
-    add_training_arguments(
-        p, epochs="500; with --dataset collection, each series' own from the manifest, else 500"
-    )
-    add_forecast_arguments(p)
-    add_output_arguments(p, "figures for sine, figures/<dataset> otherwise")
-    return p
-
-
-def sweep_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="sweep.py",
-        description="Tune each model's learning rate, size and depth on a validation split, "
-        "then compare the tuned models and the defaults on the test period.",
-    )
-    add_run_set_arguments(p, jobs=" (the retraining of the best)")
-    add_data_arguments(p, "sweep.py")
-    add_model_arguments(p, match=False)
-    add_training_arguments(p)
-    add_forecast_arguments(p)
-    add_output_arguments(p, "figures/sweep for sine, figures/<dataset>/sweep otherwise")
-    s = p.add_argument_group("sweep")
-    s.add_argument(
-        "--trials",
-        type=positive_int,
-        default=20,
-        help="trials per model type, counted across every worker (default: 20)",
-    )
-    s.add_argument(
-        "--storage",
-        metavar="URL",
-        help="an Optuna storage URL that several workers share, e.g. "
-        "postgresql://user:password@host/db (default: sweep.db in --out-dir)",
-    )
-    s.add_argument(
-        "--workers",
-        type=positive_int,
-        default=1,
-        help="local worker processes that run trials at the same time (default: 1)",
-    )
-    s.add_argument("--worker-id", type=int, help=argparse.SUPPRESS)
-    return p
-
-
-def adding_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="adding_task.py",
-        description="Train RNN, LSTM and GRU on the adding problem at several sequence lengths.",
-    )
-    p.add_argument(
-        "--lengths",
-        type=sequence_length,
-        nargs="+",
-        default=[10, 25, 50, 100],
-        help="sequence lengths to try, each at least 2 (default: 10 25 50 100)",
-    )
-    add_run_set_arguments(p)
-    add_model_arguments(p, match=False)
-    add_training_arguments(p, epochs="40", batch=100, lr=3e-3, log_interval=10)
-    add_output_arguments(p, "figures/adding")
-    return p
-
-
-PARSERS = {
-    "main.py": main_parser,
-    "compare_results.py": compare_parser,
-    "sweep.py": sweep_parser,
-    "adding_task.py": adding_parser,
-}
-
-
-def parser(script: str) -> argparse.ArgumentParser:
-    """The parser of one of the scripts, by its file name."""
-    return PARSERS[script]()

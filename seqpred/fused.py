@@ -135,6 +135,12 @@ def _sizes(x, w_hh):
     return steps, batch, features, w_hh.shape[1]
 
 
+def _prepare(ctx, x, weights):
+    """(T, B, I, H), the weights made contiguous, and whether a backward pass may follow (only
+    then are every step's gates kept)."""
+    return _sizes(x, weights[1]), [w.contiguous() for w in weights], _training(ctx)
+
+
 def _training(ctx) -> bool:
     """Whether a backward pass may follow: only then are every step's gates kept."""
     return any(ctx.needs_input_grad)
@@ -143,6 +149,17 @@ def _training(ctx) -> bool:
 def _input_grad(ctx, x):
     """The buffer for dx, or None when the input needs no gradient (a first layer's data)."""
     return torch.empty_like(x) if ctx.needs_input_grad[0] else None
+
+
+def _backward_start(ctx, d_hs, x, w_ih, w_hh):
+    """What every layer's backward starts from: the sizes, the output gradient split (see
+    _split_output_grad), and the buffers for dx and the weights' gradients."""
+    return (
+        _sizes(x, w_hh),
+        *_split_output_grad(d_hs),
+        _input_grad(ctx, x),
+        _zero_grads(w_ih, w_hh),
+    )
 
 
 def _split_output_grad(d_hs):
@@ -161,10 +178,9 @@ class _RNNFunction(torch.autograd.Function):
     """One vanilla RNN layer over a whole sequence. x: (T, I, B) -> hs: (T+1, H, B), hs[0] = 0."""
 
     @staticmethod
-    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh):
-        T, B, _, H = sizes = _sizes(x, w_hh)
-        weights = [w.contiguous() for w in (w_ih, w_hh, b_ih, b_hh)]
-        hs = _states(x, H)
+    def forward(ctx, x, *weights):
+        sizes, weights, _ = _prepare(ctx, x, weights)
+        hs = _states(x, sizes[3])
         _call("rnn_forward", sizes, x, *weights, hs)
         ctx.save_for_backward(x, *weights[:2], hs)
         return hs
@@ -172,10 +188,8 @@ class _RNNFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_hs):
         x, w_ih, w_hh, hs = ctx.saved_tensors
-        T, B, _, H = sizes = _sizes(x, w_hh)
-        dout, dh = _split_output_grad(d_hs)
-        dx, grads = _input_grad(ctx, x), _zero_grads(w_ih, w_hh)
-        scratch = x.new_empty(H, B)
+        sizes, dout, dh, dx, grads = _backward_start(ctx, d_hs, x, w_ih, w_hh)
+        scratch = x.new_empty(sizes[3], sizes[1])
         _call("rnn_backward", sizes, dout, x, w_ih, w_hh, hs, dx, *grads, dh, scratch)
         return (dx, *grads)
 
@@ -184,10 +198,9 @@ class _LSTMFunction(torch.autograd.Function):
     """One LSTM layer. x: (T, I, B) -> hs: (T+1, H, B) from a zero state, and c_T: (H, B)."""
 
     @staticmethod
-    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh):
-        T, B, _, H = sizes = _sizes(x, w_hh)
-        weights = [w.contiguous() for w in (w_ih, w_hh, b_ih, b_hh)]
-        keep = _training(ctx)
+    def forward(ctx, x, *weights):
+        sizes, weights, keep = _prepare(ctx, x, weights)
+        T, B, _, H = sizes
         kept = T if keep else 1  # for inference, one step's scratch, reused at every step
         hs, cs = _states(x, H), _states(x, H) if keep else x.new_zeros(1, H, B)
         gates, tcs = x.new_empty(kept, 4 * H, B), x.new_empty(kept, H, B)
@@ -198,11 +211,9 @@ class _LSTMFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_hs, d_c_last):
         x, w_ih, w_hh, hs, cs, gates, tcs = ctx.saved_tensors
-        T, B, _, H = sizes = _sizes(x, w_hh)
-        dout, dh = _split_output_grad(d_hs)
+        sizes, dout, dh, dx, grads = _backward_start(ctx, d_hs, x, w_ih, w_hh)
         dc = d_c_last.contiguous().clone()
-        dx, grads = _input_grad(ctx, x), _zero_grads(w_ih, w_hh)
-        scratch = x.new_empty(4 * H, B)
+        scratch = x.new_empty(4 * sizes[3], sizes[1])
         tensors = (dout, x, w_ih, w_hh, hs, cs, gates, tcs, dx, *grads, dh, dc, scratch)
         _call("lstm_backward", sizes, *tensors)
         return (dx, *grads)
@@ -212,10 +223,9 @@ class _GRUFunction(torch.autograd.Function):
     """One GRU layer (PyTorch's convention). x: (T, I, B) -> hs: (T+1, H, B), hs[0] = 0."""
 
     @staticmethod
-    def forward(ctx, x, w_ih, w_hh, b_ih, b_hh):
-        T, B, _, H = sizes = _sizes(x, w_hh)
-        weights = [w.contiguous() for w in (w_ih, w_hh, b_ih, b_hh)]
-        keep = _training(ctx)
+    def forward(ctx, x, *weights):
+        sizes, weights, keep = _prepare(ctx, x, weights)
+        T, B, _, H = sizes
         hs, gates = _states(x, H), x.new_empty(T if keep else 1, 4 * H, B)
         _call("gru_forward", (*sizes, int(keep)), x, *weights, hs, gates)
         ctx.save_for_backward(x, *weights[:2], hs, gates)
@@ -224,18 +234,15 @@ class _GRUFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, d_hs):
         x, w_ih, w_hh, hs, gates = ctx.saved_tensors
-        T, B, _, H = sizes = _sizes(x, w_hh)
-        dout, dh = _split_output_grad(d_hs)
-        dx, grads = _input_grad(ctx, x), _zero_grads(w_ih, w_hh)
-        dgi, dgh = x.new_empty(3 * H, B), x.new_empty(3 * H, B)
+        sizes, dout, dh, dx, grads = _backward_start(ctx, d_hs, x, w_ih, w_hh)
+        dgi, dgh = (x.new_empty(3 * sizes[3], sizes[1]) for _ in range(2))
         _call("gru_backward", sizes, dout, x, w_ih, w_hh, hs, gates, dx, *grads, dh, dgi, dgh)
         return (dx, *grads)
 
 
 class _FusedLayers:
-    """Mixin: the weights, names and initialisation of nn.RNN/LSTM/GRU; the time loop in C."""
-
-    function = _RNNFunction
+    """Mixin: the weights, names and initialisation of nn.RNN/LSTM/GRU; the time loop in C
+    (each layer's `function`)."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, batch_first=True, dropout=0.0):
         if not batch_first:

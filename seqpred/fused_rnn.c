@@ -28,19 +28,19 @@ typedef double real;
 #define EXP exp
 #else
 typedef float real;
+/* Cephes' polynomial for exp(r), |r| <= ln(2)/2, in Horner's form: for a float or a vector. */
+#define CEPHES_EXP(r)                                                                          \
+    ((((((1.9875691500e-4f * (r) + 1.3981999507e-3f) * (r) + 8.3334519073e-3f) * (r) +          \
+        4.1665795894e-2f) * (r) + 1.6666665459e-1f) * (r) + 5.0000001201e-1f) * (r) * (r) +     \
+     (r) + 1.0f)
+
 /* exp for float, accurate to about 1 ulp, written so that the compiler vectorizes it (a libm
  * call inside a loop would not be). Cephes' method: exp(x) = 2^k exp(r), |r| <= ln(2)/2. */
 static inline float fast_expf(float x) {
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
     float k = floorf(x * 1.44269504088896341f + 0.5f);
     float r = x - k * 0.693359375f + k * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    float p = CEPHES_EXP(r);
     union { int32_t i; float f; } scale;
     scale.i = ((int32_t)k + 127) << 23; /* 2^k, built from its exponent bits */
     return p * scale.f;
@@ -239,13 +239,7 @@ static inline vec vexp(vec x) {
     x = vselect(x > 88.0f, (vec){0} + 88.0f, x);
     vec k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round(x / ln 2) */
     vec r = x - k * 0.693359375f + k * 2.12194440e-4f;
-    vec p = (vec){0} + 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    vec p = CEPHES_EXP(r);
     ivec e = (__builtin_convertvector(k, ivec) + 127) << 23; /* 2^k, from its exponent bits */
     return p * (vec)e;
 }
@@ -380,6 +374,16 @@ TILE void tile_rows(const struct tile_row rows[TR], const real *w_ih, const real
     }
 }
 
+/* A step's tile of pre-activations, W_ih x_t + b_ih + W_hh h_(t-1) + b_hh, for the batch
+ * columns b0 .. (a full tile, or those left over); returns how many columns. */
+TILE int step_product(real pre[TR][TC], const real *const a[TR], const real *const b[TR],
+                      const real bias[TR], const real *x_t, const real *h_t, int I, int H, int B,
+                      int b0) {
+    int cols = B - b0 < TC ? B - b0 : TC;
+    tile_product(pre, a, 1, x_t + b0, I, b, 1, h_t + b0, H, bias, B, cols);
+    return cols;
+}
+
 /* ---------------------------------------------------------------- vanilla RNN
  * h_t = tanh(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh); a tile is 8 hidden units. */
 void rnn_forward(int T, int B, int I, int H, const real *x, const real *w_ih, const real *w_hh,
@@ -394,9 +398,8 @@ void rnn_forward(int T, int B, int I, int H, const real *x, const real *w_ih, co
                 rows[q] = (struct tile_row){u0 + q, q < units ? BOTH : UNUSED};
             tile_rows(rows, w_ih, w_hh, b_ih, b_hh, I, H, a, b, bias);
             for (int b0 = 0; b0 < B; b0 += TC) {
-                int cols = B - b0 < TC ? B - b0 : TC;
-                tile_product(pre, a, 1, STEP(x, t, I) + b0, I, b, 1, STEP(hs, t, H) + b0, H, bias,
-                             B, cols);
+                int cols =
+                    step_product(pre, a, b, bias, STEP(x, t, I), STEP(hs, t, H), I, H, B, b0);
                 for (int q = 0; q < units; q++)
                     tanh_rows(cols, STEP(hs, t + 1, H) + (int64_t)(u0 + q) * B + b0, pre[q]);
             }
@@ -427,6 +430,7 @@ void lstm_forward(int T, int B, int I, int H, int keep, const real *x, const rea
                   real *gates, real *tcs) {
     real pre[TR][TC], bias[TR];
     const real *a[TR], *b[TR];
+    int64_t HB = (int64_t)H * B;
     for (int t = 0; t < T; t++) {
         real *gt = KEPT(gates, t, 4 * H), *tc = KEPT(tcs, t, H);
         const real *c_old = KEPT(cs, t, H);
@@ -440,17 +444,12 @@ void lstm_forward(int T, int B, int I, int H, int keep, const real *x, const rea
             }
             tile_rows(rows, w_ih, w_hh, b_ih, b_hh, I, H, a, b, bias);
             for (int b0 = 0; b0 < B; b0 += TC) {
-                int cols = B - b0 < TC ? B - b0 : TC;
-                tile_product(pre, a, 1, STEP(x, t, I) + b0, I, b, 1, STEP(hs, t, H) + b0, H, bias,
-                             B, cols);
-                for (int v = 0; v < units; v++) {
-                    int64_t row = (int64_t)(u0 + v) * B + b0;
-                    real *gate = gt + row;
+                int cols =
+                    step_product(pre, a, b, bias, STEP(x, t, I), STEP(hs, t, H), I, H, B, b0);
+                for (int64_t v = 0, row = (int64_t)u0 * B + b0; v < units; v++, row += B)
                     lstm_cell(cols, pre[4 * v], pre[4 * v + 1], pre[4 * v + 2], pre[4 * v + 3],
-                              c_old + row, gate, gate + (int64_t)H * B, gate + 2 * (int64_t)H * B,
-                              gate + 3 * (int64_t)H * B, c_new + row, tc + row,
-                              STEP(hs, t + 1, H) + row);
-                }
+                              c_old + row, gt + row, gt + HB + row, gt + 2 * HB + row,
+                              gt + 3 * HB + row, c_new + row, tc + row, STEP(hs, t + 1, H) + row);
             }
         }
     }
@@ -498,16 +497,12 @@ void gru_forward(int T, int B, int I, int H, int keep, const real *x, const real
             }
             tile_rows(rows, w_ih, w_hh, b_ih, b_hh, I, H, a, b, bias);
             for (int b0 = 0; b0 < B; b0 += TC) {
-                int cols = B - b0 < TC ? B - b0 : TC;
-                tile_product(pre, a, 1, STEP(x, t, I) + b0, I, b, 1, STEP(hs, t, H) + b0, H, bias,
-                             B, cols);
-                for (int v = 0; v < units; v++) {
-                    int64_t row = (int64_t)(u0 + v) * B + b0;
-                    real *g = gt + row;
+                int cols =
+                    step_product(pre, a, b, bias, STEP(x, t, I), STEP(hs, t, H), I, H, B, b0);
+                for (int64_t v = 0, row = (int64_t)u0 * B + b0; v < units; v++, row += B)
                     gru_cell(cols, pre[4 * v], pre[4 * v + 1], pre[4 * v + 2], pre[4 * v + 3],
-                             STEP(hs, t, H) + row, g, g + HB, g + 2 * HB, g + 3 * HB,
-                             STEP(hs, t + 1, H) + row);
-                }
+                             STEP(hs, t, H) + row, gt + row, gt + HB + row, gt + 2 * HB + row,
+                             gt + 3 * HB + row, STEP(hs, t + 1, H) + row);
             }
         }
     }

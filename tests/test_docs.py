@@ -3,7 +3,7 @@ and every file a page links to or shows exists."""
 
 import re
 
-from seqpred import flags
+from seqpred import parsers
 
 import pytest
 
@@ -24,7 +24,7 @@ def test_the_reference_shows_each_script_s_help_as_it_is(script, monkeypatch):
     shown = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
     block = re.search(rf"```text\n\$ python {script}\.py --help\n(.*?)\n```", shown, re.S)
     assert block, f"docs/reference.md has no help block for {script}.py"
-    actual = flags.parser(f"{script}.py").format_help()
+    actual = parsers.parser(f"{script}.py").format_help()
     assert words(block.group(1)) == words(actual), (
         f"docs/reference.md's help of {script}.py is out of date; it now reads:\n{actual}"
     )

@@ -241,11 +241,14 @@ def one_line_error(capsys, call, status):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--lr", "1e300"], "--lr: must be at most 3.4e38"),
+        (["--lr", "1e300"], "--lr: must be a positive number, at most 3.4e38"),
         (["--dataset", "adding", "--sequence-length", "10000000"], "not enough memory for --seq"),
-        (["--seeds", "4294967296"], "--seeds: must be at most 1000"),
-        (["--match-params", "1000000000000000000"], "--match-params: must be at most"),
-        (["--num-layers", "100000000", "--dry-run"], "--num-layers: must be at most 100"),
+        (["--seeds", "4294967296"], "--seeds: must be from 1 to 1000"),
+        (
+            ["--match-params", "1000000000000000000"],
+            "--match-params: must be from 1 to 1e+09 parameters",
+        ),
+        (["--num-layers", "100000000", "--dry-run"], "--num-layers: must be from 1 to 100"),
     ],
 )
 def test_values_beyond_what_can_work_are_one_line(tiny_flags, capsys, extra, message):

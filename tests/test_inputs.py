@@ -9,7 +9,7 @@ import stat
 import subprocess
 import sys
 
-from seqpred import flags
+from seqpred import parsers
 from seqpred.errors import DataError
 from seqpred.fileio import atomic_write, write_json
 
@@ -240,7 +240,7 @@ def test_per_model_figures_carry_the_models_name(tiny_flags, tmp_path):
         "LSTM_loss.png",
         "provenance.json",  # which command wrote them (see test_provenance.py)
     ]
-    help_text = flags.parser("main.py").format_help()
+    help_text = parsers.parser("main.py").format_help()
     for name in ("_loss.png", "_gradient_flow.png", "_forecast.png", "LSTM_gates.png"):
         assert name in help_text
 

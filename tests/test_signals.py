@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from seqpred import flags, runner
+from seqpred import parsers, runner
 from seqpred.interrupts import Interrupted, StopRequest
 from seqpred.runner import Task
 from seqpred.settings import TrainSettings, from_flags
@@ -199,7 +199,7 @@ def test_save_model_into_an_existing_folder_is_refused_before_training(tiny_flag
 def compare_setup(tiny_flags, *more):
     """A comparison's one series, set up as compare_results.py sets it up."""
     return compare_results.start(
-        from_flags(flags.parser("compare_results.py"), [*tiny_flags, *more])
+        from_flags(parsers.parser("compare_results.py"), [*tiny_flags, *more])
     )
 
 

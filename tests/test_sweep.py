@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from seqpred import flags, tuning
+from seqpred import parsers, tuning
 from seqpred.interrupts import Interrupted, StopRequest, stop_on_signals
 from seqpred.settings import from_flags
 
@@ -70,13 +70,13 @@ class Untouchable:
 
 def trials_only(argv):
     """The trials of a sweep, without its final retraining and tables: a study to work on."""
-    s = from_flags(flags.parser("sweep.py"), argv)
+    s = from_flags(parsers.parser("sweep.py"), argv)
     sweep.run_studies(s, compare_results.start(s, sweep.OUTPUTS), StopRequest())
 
 
 def test_tuning_never_touches_the_test_period(tmp_path):
     argv = [*TINY, "--trials", "3", "--models", "GRU", "--out-dir", str(tmp_path)]
-    s = from_flags(flags.parser("sweep.py"), argv)
+    s = from_flags(parsers.parser("sweep.py"), argv)
     x = compare_results.start(s, sweep.OUTPUTS)
     untouchable = dataclasses.replace(x.data, test_x=Untouchable(), test_y=Untouchable())
     sweep.run_studies(s, dataclasses.replace(x, data=untouchable), StopRequest())

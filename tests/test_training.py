@@ -1,6 +1,6 @@
 """The training loop of main.py: losses fall, seeds repeat, evaluation and forecasts are exact."""
 
-from seqpred import checkpoints, device, flags
+from seqpred import checkpoints, device, parsers
 from seqpred.errors import DeviceError
 from seqpred.runs import TrainingDiverged
 from seqpred.settings import TrainSettings, from_flags
@@ -107,7 +107,7 @@ def test_divergence_is_reported(small_data):
 
 def test_the_settings_take_the_flags_by_name():
     argv = ["--hidden-size", "7", "--lr", "0.5", "--dry-run", "--seed", "9"]
-    s = from_flags(flags.parser("main.py"), argv)
+    s = from_flags(parsers.parser("main.py"), argv)
     t = s.train
     assert (t.hidden_size, t.lr, t.seed, t.max_batches, t.epochs) == (7, 0.5, 9, 1, 1)
     assert s.score.steps == 5 and s.data.sequence_length == 80  # --dry-run, the sine preset
