@@ -24,6 +24,7 @@ from seqpred.settings import Settings, from_flags
 
 import compare_results
 import data as datasets
+import main as trainer
 
 OUTPUTS = "adding_task.py"
 
@@ -131,7 +132,7 @@ def compare_lengths(s: Settings, stop) -> int:
         for seed in s.runs.seed_list(s.train.seed)
     ]
     words = device.describe(impl, dev, s.runs.models, s.train.impl, s.train.hidden_size)
-    print(
+    trainer.say(
         f"Adding problem with {words}: {len(tasks)} runs, {s.train.epochs} epochs each, {jobs} "
         "at a time"
     )

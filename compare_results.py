@@ -218,7 +218,7 @@ def compare(s: Settings, stop) -> int:
     jobs = pool(s, x.device)
     if s.runs.match_params is not None:
         print_budgets(s, x)
-    print(
+    trainer.say(
         f"Comparing {', '.join(s.runs.models)} on {x.data.name} with {x.layers}; "
         f"{s.runs.seeds} seed(s), {x.train.epochs} epochs, {jobs} at a time: "
         f"{datasets.describe(x.data)}"
@@ -269,7 +269,7 @@ def compare_collection(s: Settings, stop) -> int:
             f"{x.settings.score.steps}-step forecasts"
         )
     jobs = pool(s, series[0].device)
-    print(
+    trainer.say(
         f"Comparing {', '.join(s.runs.models)} on {len(series)} series with {series[0].layers}; "
         f"{s.runs.seeds} seed(s), {jobs} at a time"
     )

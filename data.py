@@ -119,16 +119,6 @@ def sine_split(sequence_length: int, test_fraction: float) -> int:
     return int(round((SINE_PARAMS["num_points"] - sequence_length) * (1 - test_fraction)))
 
 
-def check_forecast(data: SeriesData, start: int, steps: int) -> None:
-    """The illustrated forecast and its exact continuation must lie inside the test period."""
-    n_test = len(data.test_y)
-    if data.is_series and start + steps > n_test:
-        raise FlagError(
-            f"--predict-start {start} + --predict-steps {steps} run past the end of the test "
-            f"period ({n_test} values); use smaller values"
-        )
-
-
 def build_sine(sequence_length: int = 80, test_fraction: float = 0.2) -> SeriesData:
     """The article's data set: sine-wave windows, the first 80 % (in time order) for training."""
     n_train = sine_split(sequence_length, test_fraction)
@@ -254,7 +244,9 @@ def prepare(d: DataSettings, log=print) -> SeriesData:
             f"({data.period}): the networks never see last season's value; seasonal "
             "persistence does"
         )
-    return named(data, d.series, d.units) if d.series else data
+    if d.series:  # a collection's series: its own name and units
+        return replace(data, name=d.series, units=d.units, meta={**data.meta, "dataset": d.series})
+    return data
 
 
 def sine_data(d: DataSettings, log) -> SeriesData:
@@ -415,12 +407,6 @@ def load_csv(
     )
 
 
-# ----------------------------------------------------------------------------- a collection
-def named(data: SeriesData, name: str, units: str) -> SeriesData:
-    """The data set under another name (a collection's series) and with its units."""
-    return replace(data, name=name, units=units, meta={**data.meta, "dataset": name})
-
-
 # ----------------------------------------------------------------------------- the adding problem
 def adding_samples(n: int, length: int, generator: torch.Generator):
     """n sequences of the adding problem (Hochreiter & Schmidhuber, 1997).
@@ -442,9 +428,8 @@ def adding_samples(n: int, length: int, generator: torch.Generator):
 
 
 def build_adding(length: int, seed: int = 1234) -> SeriesData:
-    """The adding problem at one length; with a fixed seed, so every model sees the same data."""
-    if length < 2:
-        raise DataError("the adding problem needs --sequence-length 2 or more")
+    """The adding problem at one length (2 or more); with a fixed seed, so every model sees the
+    same data."""
     generator = torch.Generator().manual_seed(seed)
     n_bytes = 4 * 4 * length * sum(ADDING_SIZES.values())  # values, markers, x: float32
     with enough_memory(f"--sequence-length {length}", n_bytes=n_bytes):

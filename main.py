@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from seqpred import analysis, checkpoints, device, fileio, parsers, process, provenance, runner
-from seqpred.report import single
+from seqpred.report import single, terminal
 from seqpred.runs import (
     History,
     RunResult,
@@ -30,7 +30,7 @@ from seqpred.runs import (
 )
 from seqpred.scoring import evaluation
 from seqpred.seeding import seeded
-from seqpred.settings import Settings, from_flags
+from seqpred.settings import Settings, check_forecast, from_flags
 
 import torch
 from torch import nn
@@ -215,7 +215,7 @@ def setup(s: Settings, outputs: str | None):
         provenance.check(s.output.out_dir, outputs, s.command, s.flags, s.output.overwrite)
     dataset = data.prepare(s.data)
     if dataset.is_series:
-        data.check_forecast(dataset, s.score.start, s.score.steps)
+        check_forecast(len(dataset.test_y), s.score)
     largest = max([*s.runs.hidden_sizes.values(), dataset.num_features])
     return dev, dataset, replace(s.train, impl=device.resolve_impl(s.train.impl, dev, largest))
 
@@ -233,7 +233,7 @@ def main(argv=None) -> int:
         key = checkpoints.run_flags(kind, train, s.data, strategy)
         resume = out.resume and checkpoints.read_for_resume(out.resume, key, dataset, train.epochs)
         words = device.describe(train.impl, dev, [kind], s.train.impl, train.hidden_size)
-        print(f"{kind} with {words}: {data.describe(dataset)}" + resuming(resume))
+        say(f"{kind} with {words}: {data.describe(dataset)}" + resuming(resume))
         logger = runner.EpochLogger(kind, train.epochs, s.runs.log_interval)
 
         def on_epoch(epoch, train_loss, test_loss):
@@ -273,6 +273,11 @@ def main(argv=None) -> int:
     return 0
 
 
+def say(line: str) -> None:
+    """A line for the terminal, folded at 100 columns."""
+    print("\n".join(terminal.fitted([line])), flush=True)
+
+
 def resuming(resume) -> str:
     return f", resuming after epoch {len(resume['train_losses'])}" if resume else ""
 
@@ -299,7 +304,7 @@ def print_report(result: RunResult, dataset, s: Settings, device) -> dict | None
         return None
     run = describe_run(result, s.train.seed, dataset, s.score, s.train.test_batch_size, device)
     summary = evaluation.evaluate_runs([run], dataset, s.score)
-    print("\n".join(single.run_lines(result, summary, dataset)))
+    print("\n".join(terminal.fitted(single.run_lines(result, summary, dataset))))
     return {"run": run, "summary": summary}
 
 

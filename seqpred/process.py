@@ -52,7 +52,7 @@ def fail(prog: str, message: str, status: int) -> None:
     raise SystemExit(status) from None
 
 
-def first_line(text: str, limit: int = 400) -> str:
+def first_line(text: str, limit: int = 1000) -> str:
     """The first line of a message, cut at `limit` characters: the rest of a library's error
     (a stack of causes, a hint about its own internals) is not the user's to read."""
     lines = str(text).strip().splitlines()

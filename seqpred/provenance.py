@@ -47,9 +47,9 @@ def check(folder, outputs: str, command: str, flags: dict, overwrite: bool) -> N
     if changed:
         name = changed[0]
         raise FlagError(
-            f"{folder} holds the results of `{theirs['command']}` (--{name.replace('_', '-')} "
-            f"{theirs['flags'].get(name)}, not {ours.get(name)}); pass --out-dir to write "
-            "elsewhere, or --overwrite to replace them"
+            f"{folder} holds the results of another command (--{name.replace('_', '-')} "
+            f"{theirs['flags'].get(name)}, not {ours.get(name)}): `{theirs['command']}`; pass "
+            "--out-dir to write elsewhere, or --overwrite to replace them"
         )
 
 

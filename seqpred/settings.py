@@ -342,6 +342,15 @@ def check_sine(sequence_length: int, test_fraction: float) -> None:
         )
 
 
+def check_forecast(n_test: int, score: ScoreSettings) -> None:
+    """The illustrated forecast and its continuation must lie inside the test period."""
+    if score.start + score.steps > n_test:
+        raise FlagError(
+            f"--predict-start {score.start} + --predict-steps {score.steps} run past the end of "
+            f"the test period ({n_test} values); use smaller values"
+        )
+
+
 def score_settings(args, data: DataSettings) -> ScoreSettings:
     start, steps = FORECASTS[data.dataset]
     steps = args.predict_steps or steps

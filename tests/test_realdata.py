@@ -138,6 +138,8 @@ def test_stacked_layers_with_dropout_train(tmp_path):
         "--dry-run",
         "--device",
         "cpu",
+        "--benchmarks",
+        "simple",
         "--save-model",
         str(tmp_path / "m.pt"),
     ]

@@ -112,7 +112,7 @@ def test_two_workers_finish_exactly_the_trials_asked_for_all_distinct(tmp_path):
 
 @posix
 def test_a_stopped_sweep_keeps_its_trials_and_finishes_when_run_again(tmp_path):
-    argv = [*TINY, "--epochs", "40", "--trials", "5", "--models", "RNN", "--out-dir", str(tmp_path)]
+    argv = [*TINY, "--epochs", "20", "--trials", "5", "--models", "RNN", "--out-dir", str(tmp_path)]
     proc = start_script("sweep.py", *argv, cwd=tmp_path)
     _, err = stop_when(proc, "RNN trial 1:", signal.SIGINT, 130, timeout=120)
     assert "Traceback" not in err  # the interrupted trial is failed without Optuna's traceback

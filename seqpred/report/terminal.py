@@ -18,6 +18,15 @@ def wrapped(text: str, first: str = "- ", rest: str = "  ") -> list[str]:
     )
 
 
+def fitted(lines: list[str]) -> list[str]:
+    """Lines folded at WIDTH columns, each continuation indented under its line's text."""
+    out = []
+    for line in lines:
+        indent = " " * (len(line) - len(line.lstrip()) + 2)
+        out += textwrap.wrap(line, WIDTH, subsequent_indent=indent, break_on_hyphens=False) or [""]
+    return out
+
+
 def verdict_lines(found: list[str], where: str) -> list[str]:
     """The plain-words findings, wrapped, the first VERDICT_LINES lines of them; a last line
     says how many more are in the report."""
