@@ -12,9 +12,8 @@ import hashlib
 import math
 from pathlib import Path
 
-from seqpred.errors import FileFormatError
+from seqpred.errors import FileFormatError, first_line
 from seqpred.fileio import load_pt, save_pt
-from seqpred.process import first_line
 from seqpred.runs import History, TrainingInterrupted
 
 import torch
@@ -86,7 +85,7 @@ def restore(ckpt: dict, model, optimizer, generator) -> History:
         generator.set_state(ckpt["generator_state"])
         torch.set_rng_state(ckpt["torch_rng_state"])
     except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as err:
-        why = first_line(str(err), 160) or type(err).__name__
+        why = first_line(err, 160)
         raise FileFormatError(f"the checkpoint does not fit this run's model: {why}") from None
     return History(list(ckpt["train_losses"]), list(ckpt["test_losses"]), ckpt["seconds"])
 

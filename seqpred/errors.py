@@ -16,3 +16,13 @@ class FileFormatError(Exception):
 
 class DeviceError(FlagError):
     """The requested device or implementation is not available on this machine."""
+
+
+def first_line(err: BaseException | str, limit: int = 1000) -> str:
+    """The first line of an error, cut at `limit` characters (an exception with no message gives
+    its type's name): the rest of a library's error, a stack of causes or a hint about its own
+    internals, is not the user's to read."""
+    lines = str(err).strip().splitlines()
+    if lines:
+        return lines[0][:limit]
+    return type(err).__name__ if isinstance(err, BaseException) else ""

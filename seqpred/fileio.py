@@ -13,7 +13,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
-from seqpred.errors import FileFormatError, FlagError
+from seqpred.errors import FileFormatError, FlagError, first_line
 
 import numpy as np
 import torch
@@ -118,8 +118,8 @@ def load_pt(path: str | Path, kind: str) -> dict:
             warnings.simplefilter("ignore")
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # corrupt zip, truncated file, disallowed pickle global, ...
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise FileFormatError(f"{path} is not a valid {kind} file ({reason[:160]})") from None
+        reason = first_line(err, 160)
+        raise FileFormatError(f"{path} is not a valid {kind} file ({reason})") from None
     if not isinstance(obj, dict):
         held = type(obj).__name__
         raise FileFormatError(f"{path} is not a valid {kind} file (it holds a {held})")

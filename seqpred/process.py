@@ -12,7 +12,7 @@ import ctypes
 import sys
 from pathlib import Path
 
-from seqpred.errors import DataError, FileFormatError, FlagError
+from seqpred.errors import DataError, FileFormatError, FlagError, first_line
 from seqpred.interrupts import Interrupted, stop_on_signals
 
 OUT_OF_MEMORY = "out of memory; use smaller values (--hidden-size, --batch-size, --sequence-length)"
@@ -50,13 +50,6 @@ def fail(prog: str, message: str, status: int) -> None:
         raise SystemExit(line) from None
     print(line, file=sys.stderr)
     raise SystemExit(status) from None
-
-
-def first_line(text: str, limit: int = 1000) -> str:
-    """The first line of a message, cut at `limit` characters: the rest of a library's error
-    (a stack of causes, a hint about its own internals) is not the user's to read."""
-    lines = str(text).strip().splitlines()
-    return (lines[0] if lines else "")[:limit]
 
 
 def out_of_memory(err: BaseException) -> bool:

@@ -28,7 +28,7 @@ import time
 import zlib
 from pathlib import Path
 
-from seqpred.errors import DataError, FlagError
+from seqpred.errors import DataError, FlagError, first_line
 from seqpred.interrupts import Interrupted
 
 import numpy as np
@@ -77,13 +77,15 @@ def open_storage(url: str | None, out_dir: Path):
                 continue
             if isinstance(err, sqlalchemy.exc.OperationalError):  # no file, a server down
                 raise FlagError(
-                    f"--storage {url or full}: cannot open it: {first_line(err)}"
+                    f"--storage {url or full}: cannot open it: {first_line(err, 200)}"
                 ) from None
             raise DataError(
                 unreadable(url, out_dir, err)
             ) from None  # it opens, its contents do not
         except Exception as err:  # a bad URL, a missing driver, a server that does not answer
-            raise FlagError(f"--storage {url or full}: cannot open it: {first_line(err)}") from None
+            raise FlagError(
+                f"--storage {url or full}: cannot open it: {first_line(err, 200)}"
+            ) from None
 
 
 def creation_race(err: Exception) -> bool:
@@ -104,7 +106,7 @@ def unreadable(url: str | None, out_dir: Path, err: Exception) -> str:
     """A storage that does not open as one: the only case where moving it away can be advised."""
     where = url or Path(out_dir) / "sweep.db"
     return (
-        f"the sweep's storage {where} cannot be used ({first_line(err)}); if it is a damaged "
+        f"the sweep's storage {where} cannot be used ({first_line(err, 200)}); if it is a damaged "
         "file, move it away to start the sweep afresh"
     )
 
@@ -113,14 +115,9 @@ def failed_in_use(url: str | None, out_dir: Path, err: Exception) -> str:
     """A storage that opened, then failed: its studies are kept; never advise removing it."""
     where = url or Path(out_dir) / "sweep.db"
     return (
-        f"the sweep's storage {where} failed while in use ({first_line(err)}); the trials it "
+        f"the sweep's storage {where} failed while in use ({first_line(err, 200)}); the trials it "
         "holds are kept: run the sweep again to continue"
     )
-
-
-def first_line(err: Exception) -> str:
-    text = str(err).strip()
-    return (text.splitlines()[0] if text else type(err).__name__)[:200]
 
 
 @contextlib.contextmanager

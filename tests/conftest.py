@@ -24,6 +24,22 @@ def _one_thread():
     torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def _figures_are_readable(monkeypatch):
+    """Every figure a test draws in this process is checked as it is saved (figure_check.py):
+    a figure with an unlabelled axis or a line no one can see fails the test that drew it."""
+    from figure_check import problems
+    from matplotlib.figure import Figure
+
+    save = Figure.savefig
+
+    def checked(fig, *args, **kwargs):
+        assert not problems(fig), problems(fig)
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", checked)
+
+
 @pytest.fixture
 def tiny_flags(tmp_path):
     """Command-line flags for a seconds-long run with every file under tmp_path."""

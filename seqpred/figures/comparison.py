@@ -175,12 +175,24 @@ def plot_horizon(report: dict, path, ylabel: str) -> Path:
     n = len(report["seeds"])
     for kind, m in report["models"].items():
         curve = m["summary"]["horizon_mase"]
+        if not finite(curve["mean"]):
+            continue  # MASE is undefined where the in-sample naive error is zero
         color = style(kind, report["models"])["color"]
         ax.plot(h, curve["mean"], color=color, lw=2, label=kind)
         if len(m["runs"]) > 1:
             ax.fill_between(h, curve["min"], curve["max"], color=color, alpha=0.18, lw=0)
     for (name, b), look in zip(report["baselines"].items(), BASELINE_STYLES, strict=False):
-        ax.plot(h, b["horizon"]["mase"], lw=1.4, label=name, **look)
+        if finite(b["horizon"]["mase"]):
+            ax.plot(h, b["horizon"]["mase"], lw=1.4, label=name, **look)
+    if not ax.get_lines():
+        ax.text(
+            0.5,
+            0.5,
+            "MASE undefined: the in-sample naive error is zero",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
     values = [v for m in report["models"].values() for v in m["summary"]["horizon_mase"]["min"]]
     values += [v for b in report["baselines"].values() for v in b["horizon"]["mase"]]
     positive = [v for v in values if v > 0]
@@ -194,10 +206,18 @@ def plot_horizon(report: dict, path, ylabel: str) -> Path:
         fontsize="medium",
     )
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=4)
-    for row, (key, words) in enumerate((("split", "split conformal"), ("adaptive", "adaptive"))):
-        coverage_panel(fig.add_subplot(grid[row, 1]), report, h, key, words, last=row == 1)
+    if ax.get_lines():
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=4)
+    top = fig.add_subplot(grid[0, 1])
+    coverage_panel(top, report, h, "split", "split conformal", last=False)
+    bottom = fig.add_subplot(grid[1, 1], sharex=top)  # one horizon axis, labelled below
+    coverage_panel(bottom, report, h, "adaptive", "adaptive", last=True)
     return save(fig, path)
+
+
+def finite(values) -> bool:
+    """Whether a curve has any point to draw (None and NaN are none)."""
+    return bool(np.isfinite(np.array(values, dtype=float)).any())
 
 
 def coverage_panel(ax, report: dict, h, key: str, words: str, last: bool) -> None:
@@ -214,9 +234,11 @@ def coverage_panel(ax, report: dict, h, key: str, words: str, last: bool) -> Non
         color = style(kind, report["models"])["color"]
         per_h = [(r if key == "split" else r["adaptive"])["coverage_per_h"] for r in runs]
         curve = [np.mean(v) if None not in v else np.nan for v in zip(*per_h, strict=True)]
+        if not finite(curve):
+            continue
         ax.plot(h, 100 * np.array(curve, dtype=float), color=color, lw=1.3, label=kind)
-    if level is None:
-        ax.text(0.5, 0.5, "no intervals", ha="center", va="center", transform=ax.transAxes)
+    if level is None or not ax.get_lines():
+        ax.text(0.5, 0.5, f"no {words} intervals", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return
     low, high = (100 * stats.binom.ppf(q, n, level) / n for q in (0.025, 0.975))

@@ -145,6 +145,8 @@ def plot_ranks(summary: dict, path) -> Path:
     ax.set_xticks(range(len(series)), series, rotation=30, ha="right")
     labels = [f"{m} ({summary['mean_rank'][m]:.2f})" for m in methods]
     ax.set_yticks(range(len(methods)), labels)
+    ax.set_xlabel("series")
+    ax.set_ylabel("method (mean rank)")
     ax.set_title("Rank of each method's forecast MASE on every series (1 = best; mean rank)")
     fig.colorbar(im, ax=ax, label="rank", shrink=0.8)
     return save(fig, path)

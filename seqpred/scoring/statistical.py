@@ -18,6 +18,8 @@ import io
 import time
 import warnings
 
+from seqpred.errors import first_line
+
 import numpy as np
 
 MODELS = ("AutoETS", "AutoTheta", "AutoARIMA")
@@ -60,8 +62,7 @@ def forecasts(values: np.ndarray, train_end: int, season: int | None, steps: int
                     for split, starts in splits.items()
                 }
         except Exception as err:  # a model that cannot be fitted on this series is left out
-            text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            failed[name] = text[:160]
+            failed[name] = first_line(err, 160)
         seconds[name] = time.perf_counter() - start
     return out, failed, seconds
 
