@@ -428,7 +428,10 @@ def test_two_sweeps_on_one_fresh_sqlite_storage_both_finish_exactly(tmp_path):
     study = optuna.load_study(study_name="seqpred-RNN", storage=f"sqlite:///{tmp_path}/sweep.db")
     done = tuning.finished(study)
     assert len(done) == 4 and len(settings_of(done)) == 4
-    assert len(study.get_trials()) == 4  # no surplus trial was even started
+    # Both may ask for the last trial at once: the later one is marked surplus and never trained.
+    extra = [t for t in study.get_trials() if t.number not in {d.number for d in done}]
+    assert all(t.user_attrs.get("outcome") == "surplus" and not t.params for t in extra), extra
+    assert len(extra) <= 1
 
 
 @posix
@@ -448,7 +451,7 @@ def test_two_workers_on_postgresql_survive_a_killed_worker(tmp_path, postgres):
     its trial is failed at once (no grace period to wait), by the surviving worker if it asks
     for another trial before the sweep ends, else by the rerun: reported once, by whichever
     marked it; the rerun completes the count."""
-    more = ["--epochs", "60", "--trials", "4", "--models", "GRU", "--workers", "2"]
+    more = ["--epochs", "30", "--trials", "4", "--models", "GRU", "--workers", "2"]
     argv = [*TINY, *more, "--storage", postgres, "--out-dir", str(tmp_path)]
     proc = start_script("sweep.py", *argv, cwd=tmp_path)
     storage = tuning.open_storage(postgres, tmp_path)
