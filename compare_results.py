@@ -25,11 +25,13 @@ from seqpred import checkpoints, device, parsers, process, provenance, runner
 from seqpred.budgets import parameters
 from seqpred.collection import COLLECTION, collection_sizes, read_collection
 from seqpred.fileio import write_json, write_text
+from seqpred.flags import PANELS
 from seqpred.report import collection, comparison, terminal
 from seqpred.runner import Task
 from seqpred.scoring import evaluation, ranks
 from seqpred.settings import Settings, TrainSettings, from_flags
 
+import competition
 import data as datasets
 import main as trainer
 
@@ -183,6 +185,8 @@ def main(argv=None) -> int:
     with process.guarded("compare_results.py") as stop:
         if s.data.dataset == "collection":
             return compare_collection(s, stop)
+        if s.data.dataset in PANELS:  # many series: one global model per cell
+            return competition.compare_panel(s, stop)
         return compare(s, stop)
 
 

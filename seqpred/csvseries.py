@@ -27,10 +27,10 @@ def read_series_csv(
     values are refused, not guessed: fill or drop them first, with a rule you can defend.
     """
     path = Path(path)
-    rows = _rows(path)
+    rows = read_rows(path)
     header = [h.strip() for h in rows[0]]
     for name in filter(None, (column, date_column)):
-        _check_column(path, header, name)
+        check_column(path, header, name)
     col, date_col = header.index(column), header.index(date_column) if date_column else None
     while len(rows) > 1 and not any(cell.strip() for cell in rows[-1]):
         rows.pop()  # blank lines at the end of the file are no gap
@@ -44,7 +44,7 @@ def read_series_csv(
         if not (row[col].strip() if col < len(row) else ""):
             gaps.append(line)  # a blank line or an empty cell: a value is missing
             continue
-        values.append(_number(path, line, row, col, column))
+        values.append(read_number(path, line, row, col, column))
         lines.append(line)
         if date_col is not None:
             dates.append(row[date_col].strip() if date_col < len(row) else "")
@@ -62,7 +62,7 @@ def read_series_csv(
     return values, (dates if date_column else None)
 
 
-def _rows(path: Path) -> list[list[str]]:
+def read_rows(path: Path) -> list[list[str]]:
     """The file's rows, after checking it is a readable UTF-8 text file with a header."""
     try:
         mode = os.stat(path).st_mode
@@ -104,7 +104,7 @@ def _rows(path: Path) -> list[list[str]]:
     return rows
 
 
-def _check_column(path: Path, header: list[str], name: str) -> None:
+def check_column(path: Path, header: list[str], name: str) -> None:
     if header.count(name) > 1:
         raise DataError(
             f"{path}: {header.count(name)} columns are named {name!r}; rename them so that each "
@@ -116,7 +116,7 @@ def _check_column(path: Path, header: list[str], name: str) -> None:
         raise DataError(f"{path}: no column {name!r} (columns: {', '.join(header)}){hint}")
 
 
-def _number(path: Path, line: int, row: list[str], col: int, column: str) -> float:
+def read_number(path: Path, line: int, row: list[str], col: int, column: str) -> float:
     cell = row[col].strip()  # never empty: read_series_csv counts those as gaps
     try:
         if "_" in cell:  # Python reads 1_00 as 100; no CSV writer means that

@@ -21,10 +21,29 @@ DATASETS = {
     "csv": "a column of your own CSV file (--csv, --column)",
     "collection": "every series of datasets/collection.csv (or --manifest), ranked across them",
     "adding": "the adding problem, a memory task of independent sequences",
+    "m3-monthly": "the M3 competition's 1428 monthly series (one global model per cell)",
+    "m3-quarterly": "M3's 756 quarterly series",
+    "m3-yearly": "M3's 645 yearly series",
+    "m3-other": "M3's 174 other series",
+    "tourism-monthly": "the Tourism competition's 366 monthly series",
+    "tourism-quarterly": "Tourism's 427 quarterly series",
+    "tourism-yearly": "Tourism's 518 yearly series",
+    "panel": "your own series, a long-format CSV (--csv; columns unique_id, ds, y)",
 }
+PANEL_LR = 3e-3  # chosen on M3 monthly's validation split (docs/competitions.md)
+PANELS = (  # the data sets of many series that one global model per cell learns from
+    "m3-monthly",
+    "m3-quarterly",
+    "m3-yearly",
+    "m3-other",
+    "tourism-monthly",
+    "tourism-quarterly",
+    "tourism-yearly",
+    "panel",
+)
 SCRIPT_DATASETS = {
     "main.py": ("sine", "elnino", "csv", "adding"),
-    "compare_results.py": ("sine", "elnino", "csv", "collection"),
+    "compare_results.py": ("sine", "elnino", "csv", "collection", *PANELS),
     "sweep.py": ("sine", "elnino", "csv"),
 }
 
@@ -126,6 +145,8 @@ def add_data_arguments(p: argparse.ArgumentParser, script: str) -> None:
             metavar="PATH",
             help="with --dataset collection: the list of series (default: datasets/collection.csv)",
         )
+    if "panel" in choices:
+        add_panel_arguments(d)
     d.add_argument(
         "--generate-data",
         action="store_true",
@@ -142,6 +163,7 @@ def add_data_arguments(p: argparse.ArgumentParser, script: str) -> None:
         help="input window length, in time steps (default: 80 for sine, "
         + ("50 for adding, " if "adding" in choices else "")
         + ("each series' from its season for collection, " if "collection" in choices else "")
+        + ("twice the horizon for a competition or panel, " if "panel" in choices else "")
         + "24 otherwise)",
     )
     d.add_argument(
@@ -151,6 +173,27 @@ def add_data_arguments(p: argparse.ArgumentParser, script: str) -> None:
         "values for real series"
         + ("; not for adding, which has its own test sequences" if "adding" in choices else "")
         + " (default: 0.2)",
+    )
+
+
+def add_panel_arguments(d) -> None:
+    d.add_argument(
+        "--id-column",
+        type=non_empty,
+        help="with --dataset panel: the column naming each series (default: unique_id; "
+        "--date-column defaults to ds, --column to y)",
+    )
+    d.add_argument(
+        "--max-series",
+        type=positive_int,
+        help="with a competition or panel: only its first N series, for a quick try (default: all)",
+    )
+    d.add_argument(
+        "--deseasonalise",
+        choices=("auto", "yes", "no"),
+        help="with a competition or panel: divide seasonal series by their seasonal indices "
+        "before the networks see them; auto: where the validation split says it helps a global "
+        "linear autoregression (default: auto)",
     )
 
 
@@ -201,6 +244,7 @@ def add_training_arguments(
     batch: int = 500,
     lr: float = 1e-3,
     log_interval: int = 50,
+    panels: bool = False,
 ) -> None:
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=positive_int, help=f"training epochs (default: {epochs})")
@@ -217,7 +261,11 @@ def add_training_arguments(
         help="windows per batch when computing the test loss (default: 1000)",
     )
     t.add_argument(
-        "--lr", type=learning_rate, default=lr, help=f"Adam learning rate (default: {lr:g})"
+        "--lr",
+        type=learning_rate,
+        default=None if panels else lr,
+        help=f"Adam learning rate (default: {lr:g}"
+        + (f"; {PANEL_LR:g} for a competition or panel)" if panels else ")"),
     )
     t.add_argument(
         "--seed",
@@ -257,15 +305,16 @@ def add_forecast_arguments(p: argparse.ArgumentParser) -> None:
         "--predict-steps",
         type=positive_int,
         help="values to forecast from every test origin (default: 100 for sine, 24 for elnino, "
-        "12 for csv)",
+        "12 for csv; for a panel, its season's M4 horizon: 18 monthly, 8 quarterly, 6 yearly; "
+        "a competition's is its own)",
     )
     f.add_argument(
         "--strategy",
         choices=("recursive", "direct"),
-        default="recursive",
         help="recursive: predict one step and feed it back, --predict-steps times (the "
         "article's); direct: the head outputs all --predict-steps values at once, trained on "
-        "windows with that many targets (default: recursive)",
+        "windows with that many targets (default: recursive; direct for a competition or "
+        "panel)",
     )
     f.add_argument(
         "--interval",

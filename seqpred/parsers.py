@@ -75,7 +75,10 @@ def compare_parser() -> argparse.ArgumentParser:
     add_data_arguments(p, "compare_results.py")
     add_model_arguments(p)
     add_training_arguments(
-        p, epochs="500; with --dataset collection, each series' own from the manifest, else 500"
+        p,
+        epochs="500; with --dataset collection, each series' own from the manifest; 15 for a "
+        "competition or panel",
+        panels=True,
     )
     add_forecast_arguments(p)
     add_output_arguments(p, "figures for sine, figures/<dataset> otherwise")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from seqpred import budgets
 from seqpred.errors import FlagError
-from seqpred.flags import MAX_SEED
+from seqpred.flags import MAX_SEED, PANEL_LR, PANELS
 from seqpred.process import available_memory
 
 # Defaults that depend on the data set: an 80-step look-back suits a 40-sample sine period, two
@@ -25,6 +25,7 @@ PRESETS = {
     "csv": {"sequence_length": 24, "test_fraction": 0.2, "val_fraction": 0.1},
     "collection": {"test_fraction": 0.2, "val_fraction": 0.1},  # look-back: each series' own
     "adding": {"sequence_length": 50, "val_fraction": 0.0},
+    **{name: {"val_fraction": 0.1} for name in PANELS},  # validation: each series' last h
 }
 FORECASTS = {  # (origin the figures draw, steps forecast)
     "sine": (123, 100),
@@ -32,6 +33,7 @@ FORECASTS = {  # (origin the figures draw, steps forecast)
     "csv": (0, 12),
     "collection": (0, None),  # each series' own horizon, from its season
     "adding": (0, 1),
+    **{name: (0, None) for name in PANELS},  # the competition's horizon, or the panel's season's
 }
 SINE_POINTS = 2000  # data.py's sine wave: the windows a look-back leaves
 DRY_STEPS = 5  # --dry-run: a 5-step forecast
@@ -54,6 +56,9 @@ class DataSettings:
     data_dir: str = "."
     manifest: str | None = None
     series: str | None = None  # a collection's series: its name
+    id_column: str | None = None  # a panel's series names
+    max_series: int | None = None  # a competition's or panel's first series only
+    deseasonalise: str = "auto"
     units: str = ""
 
     @property
@@ -196,7 +201,9 @@ def build(script: str, args: argparse.Namespace, argv) -> Settings:
     if script == "adding_task.py":
         epochs = args.epochs or 40
     else:  # a collection's series take their own from the manifest, where given
-        epochs = args.epochs or (None if data.dataset == "collection" else 500)
+        epochs = args.epochs or {"collection": None, **dict.fromkeys(PANELS, 15)}.get(
+            data.dataset, 500
+        )
     direct = score is not None and score.strategy == "direct"
     train = TrainSettings(
         hidden_size=args.hidden_size,
@@ -206,7 +213,7 @@ def build(script: str, args: argparse.Namespace, argv) -> Settings:
         epochs=1 if args.dry_run else epochs,
         batch_size=args.batch_size,
         test_batch_size=args.test_batch_size,
-        lr=args.lr,
+        lr=args.lr or (PANEL_LR if data and data.dataset in PANELS else 1e-3),
         seed=args.seed,
         max_batches=1 if args.dry_run else None,
         outputs=score.steps if direct and score.steps else 1,
@@ -253,7 +260,8 @@ def check_together(script: str, args) -> None:
         csv_flags = [f for f in ("csv", "column", "date_column") if getattr(args, f) is not None]
         if dataset == "csv" and (args.csv is None or args.column is None):
             raise FlagError("--dataset csv needs --csv PATH and --column NAME")
-        if dataset != "csv" and csv_flags:
+        check_panel(dataset, args)
+        if dataset not in ("csv", "panel") and csv_flags:
             raise FlagError(f"--{csv_flags[0].replace('_', '-')} goes with --dataset csv")
         if dataset != "sine" and (args.generate_data or args.data_dir is not None):
             raise FlagError(
@@ -282,6 +290,22 @@ def check_together(script: str, args) -> None:
         raise FlagError(f"--seed {args.seed} with --seeds {args.seeds} runs past 2**32 - 1")
     if script == "sweep.py" and args.val_fraction == 0:
         raise FlagError("--val-fraction must be above 0: the trials are scored on that split")
+
+
+def check_panel(dataset: str, args) -> None:
+    """The flags of a competition or a panel, and the flags they do not take."""
+    given = [f for f in ("id_column", "max_series", "deseasonalise") if getattr(args, f, None)]
+    if dataset not in PANELS and given:
+        raise FlagError(
+            f"--{given[0].replace('_', '-')} goes with a competition or --dataset panel"
+        )
+    if dataset == "panel" and args.csv is None:
+        raise FlagError("--dataset panel needs --csv PATH (columns unique_id, ds, y)")
+    if dataset in PANELS and dataset != "panel" and args.predict_steps is not None:
+        raise FlagError(
+            f"--predict-steps does not apply to --dataset {dataset}: the competition's horizon "
+            "is its own"
+        )
 
 
 def check_adding(args) -> None:
@@ -320,6 +344,9 @@ def data_settings(args) -> DataSettings:
         generate=args.generate_data,
         data_dir=args.data_dir or ".",
         manifest=getattr(args, "manifest", None),
+        id_column=getattr(args, "id_column", None),
+        max_series=getattr(args, "max_series", None),
+        deseasonalise=getattr(args, "deseasonalise", None) or "auto",
     )
     if data.dataset == "sine":
         check_sine(data.sequence_length, data.test_fraction)
@@ -365,7 +392,7 @@ def score_settings(args, data: DataSettings) -> ScoreSettings:
         )
     return ScoreSettings(
         steps=steps,
-        strategy=args.strategy,
+        strategy=args.strategy or ("direct" if data.dataset in PANELS else "recursive"),
         interval=interval,
         benchmarks=args.benchmarks,
         start=args.predict_start if args.predict_start is not None else start,
@@ -379,7 +406,7 @@ def output_settings(script: str, args, data: DataSettings | None) -> OutputSetti
         if data is None:
             out = "figures/adding"
         else:
-            name = Path(data.csv).stem if data.dataset == "csv" else data.dataset
+            name = Path(data.csv).stem if data.dataset in ("csv", "panel") else data.dataset
             out = "figures" if data.dataset == "sine" else str(Path("figures") / name)
     if script == "sweep.py" and (out == "figures" or out.startswith("figures/")):
         out = str(Path(out) / "sweep")
