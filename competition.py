@@ -268,6 +268,7 @@ def compare_panel(s, stop) -> int:
     fileio.check_writable(s.output.out_dir)
     provenance.check(s.output.out_dir, "compare_results.py", s.command, s.flags, s.output.overwrite)
     panel = load(s.data, s.score.steps)
+    metric = "mape" if s.data.dataset.startswith("tourism") else "smape"  # as each competition
     look_back = s.data.sequence_length or 2 * panel.horizon
     des, tried = choose_deseasonalise(panel, look_back, s.data.deseasonalise)
     largest = max(s.runs.hidden_sizes.values())
@@ -320,7 +321,12 @@ def compare_panel(s, stop) -> int:
         val, test, groups = network_forecasts(runs, s.runs.models, seeds)
         groups.update(dict.fromkeys(bench_val, "benchmark"))
         result = evaluate(
-            panel, panel.validation().test, {**val, **bench_val}, {**test, **bench_test}, groups
+            panel,
+            panel.validation().test,
+            {**val, **bench_val},
+            {**test, **bench_test},
+            groups,
+            metric,
         )
         result = report.result_json(
             result,
@@ -331,6 +337,7 @@ def compare_panel(s, stop) -> int:
             runs,
             time.perf_counter() - clock,
             process.peak_memory_mb(str(dev))[0],
+            metric,
         )
         paths = [
             *figures.draw(result, panel, {**test, **bench_test}, s.output.out_dir),

@@ -12,6 +12,7 @@ from seqpred.report.tables import num, table
 # Published mean sMAPE over the 18 horizons on M3's 1428 monthly series, as the issue that asked
 # for this view quotes them: the M3 competition's (Makridakis & Hibon 2000, IJF 16(4)) and
 # N-BEATS' (Oreshkin et al. 2020, ICLR).
+LABELS = {"smape": "sMAPE", "mape": "MAPE"}
 PUBLISHED = {
     "m3-monthly": [
         ("Naive2", 16.91, "Makridakis & Hibon (2000)"),
@@ -24,7 +25,9 @@ PUBLISHED = {
 }
 
 
-def result_json(result: dict, panel, s, job, tried: dict, runs: list, wall, memory) -> dict:
+def result_json(
+    result: dict, panel, s, job, tried: dict, runs: list, wall, memory, metric: str
+) -> dict:
     """The evaluation with what made it: data, settings, runs (without their forecasts)."""
     return {
         "dataset": s.data.dataset,
@@ -35,6 +38,7 @@ def result_json(result: dict, panel, s, job, tried: dict, runs: list, wall, memo
         "look_back": job.look_back,
         "windows": len(job.x),
         "strategy": job.strategy,
+        "metric": metric,
         "deseasonalised": job.deseasonalise,
         "deseasonalise_asked": s.data.deseasonalise,
         "validation_smape_linear_ar": tried,
@@ -66,54 +70,69 @@ def networks(r: dict) -> list[str]:
 
 
 def findings(r: dict) -> list[str]:
-    """What the numbers say, in plain words."""
-    test = {k: m["test"] for k, m in r["methods"].items()}
-    nets = sorted(networks(r), key=lambda k: test[k]["smape"])
+    """What the numbers say, in plain words. Which of two methods is better across series is
+    the Wilcoxon test's: the median series' difference, which may point the other way than the
+    difference of the means."""
+    k, label = r["metric"], LABELS[r["metric"]]
+    test = {name: m["test"] for name, m in r["methods"].items()}
+    nets = sorted(networks(r), key=lambda name: test[name][k])
     if not nets:
         return ["No network run has finished yet."]
     best, strongest = nets[0], r["best_benchmark"]
-    p = {(t["a"], t["b"]): t["p_holm"] for t in r["tests"]}
-    p.update({(b, a): q for (a, b), q in list(p.items())})
+    tests = {(t["a"], t["b"]): (t["p_holm"], t["median_difference"]) for t in r["tests"]}
+    tests.update({(b, a): (q, -m) for (a, b), (q, m) in list(tests.items())})
+
+    def verdict(a: str, b: str) -> str:
+        q, m = tests.get((a, b), (None, 0.0))
+        if q is None or q >= 0.05:
+            return f"no significant difference across series (Wilcoxon, Holm p = {num(q, '.2g')})"
+        return (
+            f"across series {a if m < 0 else b} is lower on the median series, by "
+            f"{abs(m):.2f} (Wilcoxon, Holm p = {q:.2g})"
+        )
+
     lines = [
-        f"The best cell is **{best}**: sMAPE {test[best]['smape']:.2f}, OWA "
+        f"The best cell on average is **{best}**: {label} {test[best][k]:.2f}, OWA "
         f"{num(test[best].get('owa'))}."
     ]
     for other in nets[1:]:
-        q = p.get((best, other))
-        verdict = (
-            f"a difference the Wilcoxon test across {r['series']} series calls real (Holm "
-            f"p = {q:.2g})"
-            if q is not None and q < 0.05
-            else f"not a significant difference (Holm p = {num(q, '.2g')})"
-        )
         lines.append(
-            f"{other}: sMAPE {test[other]['smape']:.2f} "
-            f"({test[other]['smape'] - test[best]['smape']:+.2f}); {verdict}."
+            f"{other}: {label} {test[other][k]:.2f} ({test[other][k] - test[best][k]:+.2f}"
+            f" on average); {verdict(best, other)}."
         )
     for name in ("Theta", "Naive2"):
         if name in test:
-            d = test[best]["smape"] - test[name]["smape"]
+            d = test[best][k] - test[name][k]
             lines.append(
-                f"Against {name} (sMAPE {test[name]['smape']:.2f}): {best} is "
-                f"{abs(d):.2f} {'lower' if d < 0 else 'higher'}."
+                f"Against {name} ({label} {test[name][k]:.2f}): {best} is {abs(d):.2f} "
+                f"{'lower' if d < 0 else 'higher'} on average; {verdict(best, name)}."
             )
-    q = p.get((best, strongest))
-    side = test[best]["smape"] < test[strongest]["smape"]
-    if q is not None and q < 0.05:
-        lines.append(
-            f"The strongest benchmark on the validation split, {strongest}, is "
-            f"{'beaten' if side else 'better'}: {best} {'beats' if side else 'loses to'} "
-            f"it across series (Wilcoxon, Holm p = {q:.2g})."
+    beaten = [
+        n
+        for n in nets
+        if tests.get((n, strongest), (1, 0))[0] < 0.05 and tests[(n, strongest)][1] < 0
+    ]
+    lines.append(
+        f"The strongest benchmark on the validation split is {strongest} ({label} "
+        f"{test[strongest][k]:.2f} on the test): "
+        + (
+            f"{', '.join(beaten)} beat{'s' if len(beaten) == 1 else ''} it across series."
+            if beaten
+            else "no network beats it across series."
         )
-    else:
+    )
+    bench = [n for n, m in r["methods"].items() if m["group"] == "benchmark"]
+    hindsight = min(bench, key=lambda n: test[n][k])
+    if hindsight != strongest:
         lines.append(
-            f"No network beats the strongest benchmark on the validation split, "
-            f"{strongest} (sMAPE {test[strongest]['smape']:.2f}), significantly "
-            f"(Holm p = {num(q, '.2g')})."
+            f"In hindsight, on the test itself, {hindsight} was the strongest benchmark "
+            f"({label} {test[hindsight][k]:.2f})."
         )
     for m, v, src in [(x["method"], x["smape"], x["source"]) for x in r["published"]]:
         if m in ("Theta", "N-BEATS"):
-            lines.append(f"Published: {m} {v} ({src}); here {best} {test[best]['smape']:.2f}.")
+            lines.append(
+                f"Published: {m} sMAPE {v} ({src}); here {best} sMAPE {test[best]['smape']:.2f}."
+            )
     return lines
 
 
@@ -129,10 +148,10 @@ def method_rows(r: dict) -> list[list[str]]:
                 num(t["mase"]),
                 num(t.get("owa")),
                 num(t["mape"], ".2f"),
-                f"{m['validation']['smape']:.2f}",
+                f"{m['validation'][r['metric']]:.2f}",
             ]
         )
-    rows.sort(key=lambda row: float(row[2]))
+    rows.sort(key=lambda row: float(row[5 if r["metric"] == "mape" else 2]))
     return rows + [
         [f"{m} (published)", x, f"{v:.2f}", "–", "–", "–", "–"]
         for m, v, x in [(p["method"], p["smape"], p["source"]) for p in r["published"]]
@@ -155,13 +174,15 @@ def markdown(r: dict, note: str = "") -> str:
         f"{r['horizon']} values, where every choice was made.",
         "",
         *table(
-            ["method", "kind", "sMAPE", "MASE", "OWA", "MAPE", "validation sMAPE"], method_rows(r)
+            ["method", "kind", "sMAPE", "MASE", "OWA", "MAPE", f"validation {LABELS[r['metric']]}"],
+            method_rows(r),
         ),
         "",
         "## Is the difference real?",
         "",
-        f"Wilcoxon signed-rank tests on the {r['series']} series' sMAPE, two-sided, Holm-"
-        f"corrected; the strongest benchmark ({r['best_benchmark']}) chosen on validation.",
+        f"Wilcoxon signed-rank tests on the {r['series']} series' {LABELS[r['metric']]}, "
+        f"two-sided, Holm-corrected; the strongest benchmark ({r['best_benchmark']}) chosen "
+        "on validation.",
         "",
         *table(
             ["a", "b", "median of a − b", "p", "Holm p"],

@@ -6,6 +6,8 @@ critical difference."""
 
 from __future__ import annotations
 
+import warnings
+
 from seqpred.scoring.significance import holm
 
 import numpy as np
@@ -84,7 +86,9 @@ def ranks(per_series: dict[str, np.ndarray]) -> dict:
     }
 
 
-def evaluate(panel, val_target: np.ndarray, val: dict, test: dict, groups: dict) -> dict:
+def evaluate(
+    panel, val_target: np.ndarray, val: dict, test: dict, groups: dict, metric: str = "smape"
+) -> dict:
     """Every method's scores on the validation split and the test, from their forecasts
     ({name: (series, h)}); groups: {name: "network"/"seed"/"benchmark"}. The benchmark
     called strongest is the one with the lowest validation sMAPE: chosen before the test."""
@@ -101,12 +105,15 @@ def evaluate(panel, val_target: np.ndarray, val: dict, test: dict, groups: dict)
             "test": summary(s, naive2_test),
             "validation": summary(scores(val_target, val[name], val_scales), naive2_val),
         }
-        per_series[name] = np.nanmean(s["smape"], axis=1)
+        with warnings.catch_warnings():  # MAPE: a series whose test is all 0 has none
+            warnings.simplefilter("ignore", RuntimeWarning)
+            per_series[name] = np.nanmean(s[metric], axis=1)
     benchmarks = [k for k, g in groups.items() if g == "benchmark"]
-    best = min(benchmarks, key=lambda k: methods[k]["validation"]["smape"])
+    best = min(benchmarks, key=lambda k: methods[k]["validation"][metric])
     networks = [k for k, g in groups.items() if g == "network"]
     pairs = [(a, b) for i, a in enumerate(networks) for b in networks[i + 1 :]]
-    pairs += [(a, best) for a in networks]
+    named = [b for b in dict.fromkeys([best, "Theta", "Naive2"]) if b in test]
+    pairs += [(a, b) for b in named for a in networks]
     tests = wilcoxon_pairs(per_series, pairs) if len(panel.ids) >= 2 else []
     ranked = ranks({k: per_series[k] for k in [*networks, *benchmarks]})
     return {
