@@ -201,3 +201,46 @@ def test_a_panel_series_too_short_for_its_horizon(tmp_path):
     )
     assert proc.returncode == 1
     assert "series 'a' has 12 values (rows 2–13)" in proc.stderr
+
+
+def test_a_stopped_competition_keeps_its_finished_runs_and_finishes_them(tmp_path, monkeypatch):
+    import competition
+
+    out = tmp_path / "m3"
+    flags = [
+        "--dataset",
+        "m3-other",
+        "--max-series",
+        "12",
+        "--epochs",
+        "1",
+        "--models",
+        "RNN",
+        "GRU",
+        "--hidden-size",
+        "4",
+        "--jobs",
+        "1",
+        "--out-dir",
+        str(out),
+    ]
+    train = competition.train_global
+
+    def stopped_in_gru(task, *args, **kwargs):  # as Ctrl-C would, at an epoch's end
+        if task.kind == "GRU":
+            raise KeyboardInterrupt
+        return train(task, *args, **kwargs)
+
+    monkeypatch.setattr(competition, "train_global", stopped_in_gru)
+    first = run_here("compare_results.py", *flags)
+    assert first.returncode == 1 and "1 of 2 runs had finished" in first.stdout
+    assert "**Partial**" in (out / "results.md").read_text()  # the finished run's report
+    kept = json.loads((out / "runs-in-progress.json").read_text())["finished_runs"]
+    assert [r["model"] for r in kept] == ["RNN"]
+    monkeypatch.setattr(competition, "train_global", train)
+    again = run_here("compare_results.py", *flags)
+    assert again.returncode == 0 and "Resuming: 1 finished run(s)" in again.stdout
+    r = json.loads((out / "results.json").read_text())
+    assert [x["model"] for x in r["runs"]] == ["RNN", "GRU"]
+    assert r["runs"][0]["seconds"] == kept[0]["seconds"]  # kept, not trained again
+    assert not (out / "runs-in-progress.json").exists()
