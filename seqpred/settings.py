@@ -293,19 +293,23 @@ def check_together(script: str, args) -> None:
 
 
 def check_panel(dataset: str, args) -> None:
-    """The flags of a competition or a panel, and the flags they do not take."""
-    given = [f for f in ("id_column", "max_series", "deseasonalise") if getattr(args, f, None)]
-    if dataset not in PANELS and given:
+    """A competition's or panel's own flags, and those it takes not (its splits are fixed)."""
+    own = [f for f in ("id_column", "max_series", "deseasonalise") if getattr(args, f, None)]
+    fixed = ("predict_steps",) if dataset != "panel" else ()
+    other = [
+        f
+        for f in (*fixed, "test_fraction", "val_fraction", "predict_start")
+        if getattr(args, f) is not None
+    ]
+    if dataset not in PANELS and own:
+        raise FlagError(f"--{own[0].replace('_', '-')} goes with a competition or --dataset panel")
+    if dataset in PANELS and other:
         raise FlagError(
-            f"--{given[0].replace('_', '-')} goes with a competition or --dataset panel"
+            f"--{other[0].replace('_', '-')} does not apply to --dataset {dataset}: each series' "
+            "test is its last horizon" + (", the competition's own" if fixed else "")
         )
     if dataset == "panel" and args.csv is None:
         raise FlagError("--dataset panel needs --csv PATH (columns unique_id, ds, y)")
-    if dataset in PANELS and dataset != "panel" and args.predict_steps is not None:
-        raise FlagError(
-            f"--predict-steps does not apply to --dataset {dataset}: the competition's horizon "
-            "is its own"
-        )
 
 
 def check_adding(args) -> None:
@@ -410,9 +414,8 @@ def output_settings(script: str, args, data: DataSettings | None) -> OutputSetti
             out = "figures" if data.dataset == "sine" else str(Path("figures") / name)
     if script == "sweep.py" and (out == "figures" or out.startswith("figures/")):
         out = str(Path(out) / "sweep")
-    save = getattr(args, "save_model", None)
-    if save is not None:
-        save = save or str(Path("checkpoints") / f"{args.model_type}.pt")
+    save = getattr(args, "save_model", None)  # "" (the flag without a path): the default
+    save = str(Path("checkpoints") / f"{args.model_type}.pt") if save == "" else save
     return OutputSettings(
         out_dir=out,
         overwrite=args.overwrite,
@@ -441,9 +444,7 @@ def hidden_sizes(args, models, data: DataSettings | None, train: TrainSettings) 
     target = getattr(args, "match_params", None)
     if target is None:
         return dict.fromkeys(models, args.hidden_size)
-    sizes = {
-        "num_layers": args.num_layers,
-        "input_size": data.input_size if data else 2,
-        "output_size": train.outputs,
-    }
-    return budgets.matched_hidden_sizes(target, models, args.hidden_size, **sizes)
+    sizes = {"num_layers": args.num_layers, "input_size": data.input_size if data else 2}
+    return budgets.matched_hidden_sizes(
+        target, models, args.hidden_size, output_size=train.outputs, **sizes
+    )

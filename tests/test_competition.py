@@ -124,7 +124,12 @@ def test_a_competition_subset_end_to_end(tmp_path):
 def test_the_competition_s_horizon_is_its_own():
     proc = run_here("compare_results.py", "--dataset", "m3-yearly", "--predict-steps", "3")
     assert proc.returncode == 2
-    assert "the competition's horizon is its own" in proc.stderr.splitlines()[-1]
+    assert proc.stderr.splitlines()[-1].endswith(
+        "--predict-steps does not apply to --dataset m3-yearly: each series' test is its last "
+        "horizon, the competition's own"
+    )
+    proc = run_here("compare_results.py", "--dataset", "m3-yearly", "--val-fraction", "0.2")
+    assert proc.returncode == 2 and "--val-fraction does not apply" in proc.stderr
 
 
 def panel_csv(path, rows_per_series=40, bad=None):
