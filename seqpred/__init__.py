@@ -17,10 +17,10 @@ from seqpred.interrupts import quiet_start as _quiet_start
 _SCRIPTS = ("main.py", "compare_results.py", "sweep.py", "adding_task.py")
 _main = _Path(getattr(_sys.modules.get("__main__"), "__file__", "") or ".").resolve()
 if _main.name in _SCRIPTS and _main.parent == _Path(__file__).resolve().parents[1]:
-    _quiet_start()  # a Ctrl-C while PyTorch loads: a quiet exit, not a traceback
     for _stream in (_sys.stdout, _sys.stderr):  # text the terminal cannot show: "?", not a crash
         if hasattr(_stream, "reconfigure"):
             _stream.reconfigure(errors="replace")
+    _quiet_start()  # a Ctrl-C while PyTorch loads: a quiet exit, not a traceback
     if {"-h", "--help"} & set(_sys.argv[1 : _sys.argv.index("--") if "--" in _sys.argv else None]):
         from seqpred.parsers import parser as _parser
 

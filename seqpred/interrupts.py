@@ -119,7 +119,11 @@ def quiet_start() -> None:
     def leave(signum, _frame):
         import os
 
-        say(f"\nInterrupted ({NAMES.get(signum, signum)}) while starting; nothing was written.")
+        # Straight to the file descriptor: the signal may arrive while sys.stdout is busy (being
+        # reconfigured, say), and print() would then fail re-entrantly and say nothing.
+        line = f"\nInterrupted ({NAMES.get(signum, signum)}) while starting; nothing was written.\n"
+        with contextlib.suppress(OSError):
+            os.write(1, line.encode("utf-8", "replace"))
         os._exit(128 + signum)
 
     for s in HANDLED:
