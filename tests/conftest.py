@@ -18,8 +18,9 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
-# The files whose tests start scripts in subprocesses and wait on them: collected first, so the
-# two workers start on them and the short tests fill in around them, instead of a long tail.
+# The files whose tests start scripts in subprocesses and wait on them: collected first, so that
+# xdist's load scheduling deals them out to both workers at once and the short tests fill in
+# after them, instead of a long test starting last.
 LONG_FIRST = ("test_sweep.py", "test_signals.py", "test_notebook.py", "test_collection.py")
 
 
