@@ -290,8 +290,17 @@ def seasonal_csv(tmp_path, n=96):
     return path
 
 
-def test_the_statistical_benchmarks_join_the_baselines(tmp_path):
+def test_the_statistical_benchmarks_join_the_baselines(tmp_path, monkeypatch):
     pytest.importorskip("statsforecast")
+    from matplotlib.figure import Figure
+
+    drawn, save = {}, Figure.savefig  # conftest's checked savefig
+
+    def keep(fig, path, *args, **kwargs):
+        drawn[fig.axes[0].get_title()] = [line.get_label() for line in fig.axes[0].get_lines()]
+        return save(fig, path, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
     out = tmp_path / "out"
     flags = csv_flags(
         seasonal_csv(tmp_path),
@@ -314,6 +323,8 @@ def test_the_statistical_benchmarks_join_the_baselines(tmp_path):
     assert report["benchmarks"]["ran"] == ["AutoETS", "AutoTheta", "AutoARIMA"]
     text = (out / "results.md").read_text()
     assert "| AutoETS (baseline" in text and "statsforecast" in text
+    (horizon,) = [labels for title, labels in drawn.items() if title.startswith("Error by horizon")]
+    assert set(report["baselines"]) <= set(horizon)  # every baseline drawn, none cut off
 
 
 def test_without_statsforecast_one_line_says_what_it_would_add(tmp_path):

@@ -159,7 +159,9 @@ BASELINE_STYLES = [
     {"ls": (0, (5, 1.5)), "color": "0.65"},
     {"ls": (0, (1, 1.5)), "color": "0.55"},
     {"ls": (0, (3, 1, 1, 1, 1, 1)), "color": "0.3"},
-]
+    {"ls": (0, (6, 2)), "color": "0.75"},
+    {"ls": (0, (1, 3)), "color": "0.1"},
+]  # one a baseline: the five simple ones and statsforecast's three
 
 
 def plot_horizon(report: dict, path, ylabel: str) -> Path:
@@ -181,7 +183,8 @@ def plot_horizon(report: dict, path, ylabel: str) -> Path:
         ax.plot(h, curve["mean"], color=color, lw=2, label=kind)
         if len(m["runs"]) > 1:
             ax.fill_between(h, curve["min"], curve["max"], color=color, alpha=0.18, lw=0)
-    for (name, b), look in zip(report["baselines"].items(), BASELINE_STYLES, strict=False):
+    for i, (name, b) in enumerate(report["baselines"].items()):  # every one, none left out
+        look = BASELINE_STYLES[i % len(BASELINE_STYLES)]
         if finite(b["horizon"]["mase"]):
             ax.plot(h, b["horizon"]["mase"], lw=1.4, label=name, **look)
     if not ax.get_lines():
